@@ -1,0 +1,114 @@
+"""Moderation from the Django admin: thin classes over chat.services."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from chat import services
+from chat.models import Ban, Message, Mute, Room
+
+
+class VisibilityFilter(admin.SimpleListFilter):
+    title = "visibility"
+    parameter_name = "visibility"
+
+    def lookups(self, request, model_admin):
+        return [("visible", "Visible"), ("deleted", "Deleted")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "visible":
+            return queryset.filter(deleted__isnull=True)
+        if self.value() == "deleted":
+            return queryset.filter(deleted__isnull=False)
+        return queryset
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "room", "user", "short_body", "created", "edited", "deleted"]
+    list_filter = [VisibilityFilter, "room", "created"]
+    search_fields = ["body", "user__username", "room__name"]
+    date_hierarchy = "created"
+    list_select_related = ["room", "user"]
+    raw_id_fields = ["room", "user"]
+    readonly_fields = [
+        "room",
+        "user",
+        "seq",
+        "body",
+        "created",
+        "edited",
+        "deleted",
+        "deleted_by",
+        "client_id",
+    ]
+    actions = ["hide_messages"]
+
+    @admin.display(description="body")
+    def short_body(self, message: Message) -> str:
+        return message.body if len(message.body) <= 80 else message.body[:79] + "…"
+
+    @admin.action(description="Delete selected messages (hide from everyone)", permissions=["change"])
+    def hide_messages(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        count = services.delete_messages(actor=request.user, messages=queryset)
+        self.message_user(request, f"Deleted {count} message(s).", messages.SUCCESS)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # Messages are hidden, never erased: the record of what was said stays.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ["name", "title", "locked", "slow_mode_seconds", "last_activity", "last_seq"]
+    list_filter = ["locked"]
+    search_fields = ["name", "title", "topic"]
+    fields = ["name", "title", "topic", "locked", "slow_mode_seconds"]
+    actions = ["lock_rooms", "unlock_rooms"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["name"] if obj else []
+
+    @admin.action(description="Lock selected rooms (read-only)", permissions=["change"])
+    def lock_rooms(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
+        self._set_locked(request, queryset, True)
+
+    @admin.action(description="Unlock selected rooms", permissions=["change"])
+    def unlock_rooms(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
+        self._set_locked(request, queryset, False)
+
+    def _set_locked(self, request: HttpRequest, queryset: QuerySet[Room], locked: bool) -> None:
+        for room in queryset:
+            services.set_room_locked(room, locked)
+            self.log_change(request, room, "Locked." if locked else "Unlocked.")
+        self.message_user(request, f"{'Locked' if locked else 'Unlocked'} {queryset.count()} room(s).")
+
+
+class RestrictionAdmin(admin.ModelAdmin):
+    list_display = ["user", "room", "reason", "created", "expires", "created_by"]
+    list_filter = ["room", "created", "expires"]
+    search_fields = ["user__username", "reason"]
+    raw_id_fields = ["user"]
+    list_select_related = ["user", "room", "created_by"]
+    fields = ["user", "room", "expires", "reason"]
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        services.impose(obj, actor=request.user)
+
+
+@admin.register(Ban)
+class BanAdmin(RestrictionAdmin):
+    pass
+
+
+@admin.register(Mute)
+class MuteAdmin(RestrictionAdmin):
+    pass

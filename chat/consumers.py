@@ -1,0 +1,289 @@
+"""The chat socket: a thin adapter between WebSocket frames and the services."""
+
+import asyncio
+import logging
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chat import events, protocol, selectors, services
+from chat.fanout import get_hub
+from chat.models import ROOM_NAME_RE
+from chat.services import ChatError
+from jabber import clock
+from jabber.groups import session_group, user_group
+from presence import services as presence
+
+logger = logging.getLogger(__name__)
+
+CLOSE_TOO_BIG = 1009
+CLOSE_BANNED = 4403
+CLOSE_SESSION_ENDED = 4401
+CLOSE_RATE_LIMITED = 4429
+
+# Prune stale presence at most this often per process, piggybacking on pings.
+_last_prune = {"at": 0.0}
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    room = None
+
+    # Connection lifecycle -----------------------------------------------------
+
+    async def connect(self) -> None:
+        user = self.scope["user"]
+        name = self.scope["url_route"]["kwargs"]["room"]
+        after = self._after_from_query()
+        if not user.is_authenticated or not ROOM_NAME_RE.fullmatch(name) or after is False:
+            await self.close()
+            return
+        self.user = user
+        self.user_id = user.id
+        try:
+            admission = await database_sync_to_async(services.admit)(user, name)
+        except ChatError as error:
+            if error.code != "rate_limited":
+                await self.close()
+                return
+            await self.accept()
+            await self.send_frame(error.frame())
+            await self.close(CLOSE_RATE_LIMITED)
+            return
+        if admission.ban is not None:
+            await self.accept()
+            await self.send_frame(services.ban_error(admission.ban).frame())
+            await self.close(CLOSE_BANNED)
+            return
+
+        self.room = admission.room
+        self.ready = False
+        self.pending: list[str] = []
+        self.last_touch = clock.now()
+        self.last_rejoin = clock.now()
+        self.session_key = getattr(self.scope.get("session"), "session_key", None)
+        self.hub = get_hub()
+        # Subscribe before reading the scrollback so nothing falls between the two.
+        await self.hub.join(self.room.id, self.channel_name, self)
+        await self._join_own_groups()
+        hello, online, changed = await database_sync_to_async(self._open)(after)
+        await self.accept()
+        await self.send(text_data=hello)
+        self.ready = True
+        for text in self.pending:
+            await self.send(text_data=text)
+        self.pending = []
+        if changed:
+            await events.publish_room(self.room.id, protocol.presence_frame(online))
+        self._schedule_session_end()
+
+    async def disconnect(self, code: int) -> None:
+        if self.room is None:
+            return
+        self.ready = False
+        timer = getattr(self, "session_timer", None)
+        if timer is not None:
+            timer.cancel()
+        await self.hub.leave(self.room.id, self.channel_name)
+        for group in self._own_groups():
+            await self.channel_layer.group_discard(group, self.channel_name)
+        change = await database_sync_to_async(presence.leave)(self.channel_name)
+        if change is not None and change.changed:
+            await self._publish_presence(self.room.id)
+
+    def _after_from_query(self) -> int | None | bool:
+        """The `after` id of a resume, None without one, False when it is malformed."""
+        values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("after")
+        if not values:
+            return None
+        value = values[-1]
+        if not value.isdigit() or len(value) > 18:
+            return False
+        return int(value)
+
+    def _open(self, after: int | None) -> tuple[str, list[dict], bool]:
+        change = presence.join(
+            channel_name=self.channel_name,
+            user_id=self.user_id,
+            room_id=self.room.id,
+            hub_channel=self.hub.channel_name,
+        )
+        gap = False
+        if after is None:
+            messages, has_more = selectors.latest_messages(self.room)
+        else:
+            messages, gap = selectors.messages_after(self.room, after, settings.JABBER_REPLAY_MAX)
+            has_more = selectors.messages_before(self.room, messages[0].id, 1)[1] if messages else (
+                selectors.messages_before(self.room, after + 1, 1)[1]
+            )
+        online = presence.online(self.room.id)
+        hello = protocol.hello_frame(
+            room=self.room.name,
+            you=protocol.user_payload(self.user),
+            online=online,
+            messages=[protocol.message_payload(message) for message in messages],
+            has_more=has_more,
+            gap=gap,
+        )
+        return protocol.encode(hello), online, change.changed
+
+    def _own_groups(self) -> list[str]:
+        groups = [user_group(self.user_id)]
+        if self.session_key:
+            groups.append(session_group(self.session_key))
+        return groups
+
+    async def _join_own_groups(self) -> None:
+        for group in self._own_groups():
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    def _schedule_session_end(self) -> None:
+        session = self.scope.get("session")
+        if session is None or not self.session_key:
+            return
+        seconds = max(0.0, session.get_expiry_age())
+        loop = asyncio.get_running_loop()
+        self.session_timer = loop.call_later(
+            seconds, lambda: asyncio.ensure_future(self.close(CLOSE_SESSION_ENDED))
+        )
+
+    # Frames from the client -------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.room is None or not self.ready:
+            return
+        if text_data is None:
+            try:
+                text_data = (bytes_data or b"").decode("utf-8")
+            except UnicodeDecodeError:
+                await self.reject_frame("bad_json", "Frames must be UTF-8 JSON text.")
+                return
+        if len(text_data) * 4 > settings.JABBER_MAX_FRAME and (
+            len(text_data.encode("utf-8", "surrogatepass")) > settings.JABBER_MAX_FRAME
+        ):
+            logger.warning("user %s sent a frame over the limit; closing", self.user_id)
+            await self.close(CLOSE_TOO_BIG)
+            return
+        try:
+            command = protocol.parse(text_data)
+        except protocol.ProtocolError as error:
+            await self.reject_frame(error.code, error.detail, error.client_id)
+            return
+        handler = self.handlers[type(command)]
+        try:
+            await handler(self, command)
+        except ChatError as error:
+            logger.info("user %s: %s (%s)", self.user_id, error.code, error.detail)
+            await self.send_frame(error.frame())
+
+    async def reject_frame(self, code: str, detail: str, client_id: str | None = None) -> None:
+        logger.warning("user %s sent a bad frame: %s (%s)", self.user_id, code, detail)
+        await self.send_frame(protocol.error_frame(code, detail, client_id))
+
+    async def on_message(self, command: protocol.SendCommand) -> None:
+        result = await database_sync_to_async(services.send_message)(
+            user=self.user, room=self.room, body=command.body, client_id=command.client_id
+        )
+        if not result.created:
+            # A resend: only the sender hears of it again.
+            message = result.message
+            if message.deleted:
+                await self.send_frame(protocol.message_deleted_frame(message.id))
+            else:
+                await self.send_frame(protocol.message_frame(protocol.message_payload(message)))
+
+    async def on_history(self, command: protocol.HistoryCommand) -> None:
+        if command.after is not None:
+            query = selectors.messages_after
+            args = (self.room, command.after, command.limit)
+        else:
+            query = selectors.messages_before
+            args = (self.room, command.before, command.limit)
+        messages, has_more = await database_sync_to_async(query)(*args)
+        payloads = [protocol.message_payload(message) for message in messages]
+        await self.send_frame(protocol.history_frame(payloads, has_more))
+
+    async def on_typing(self, command: protocol.TypingCommand) -> None:
+        relay = await database_sync_to_async(presence.should_relay_typing)(
+            self.user_id, self.room.id
+        )
+        if relay:
+            frame = protocol.typing_frame(protocol.user_payload(self.user))
+            await events.publish_room(self.room.id, frame, except_user=self.user_id)
+
+    async def on_ping(self, command: protocol.PingCommand) -> None:
+        seq = await database_sync_to_async(self._heartbeat)()
+        now = clock.now()
+        if now - self.last_rejoin > settings.JABBER_PRESENCE_TOUCH_INTERVAL:
+            self.last_rejoin = now
+            await self._join_own_groups()
+        await self.hub.refresh(self.room.id)
+        await self._prune_if_due()
+        await self.send_frame(protocol.pong_frame(seq))
+
+    async def on_edit(self, command: protocol.EditCommand) -> None:
+        await database_sync_to_async(services.edit_message)(
+            user=self.user, room=self.room, message_id=command.id, body=command.body
+        )
+
+    async def on_delete(self, command: protocol.DeleteCommand) -> None:
+        await database_sync_to_async(services.delete_message)(
+            actor=self.user, room=self.room, message_id=command.id
+        )
+
+    handlers = {
+        protocol.SendCommand: on_message,
+        protocol.HistoryCommand: on_history,
+        protocol.TypingCommand: on_typing,
+        protocol.PingCommand: on_ping,
+        protocol.EditCommand: on_edit,
+        protocol.DeleteCommand: on_delete,
+    }
+
+    def _heartbeat(self) -> int:
+        now = clock.now()
+        # Refresh last-seen at most once per interval: pings must not become a write storm.
+        if now - self.last_touch >= settings.JABBER_PRESENCE_TOUCH_INTERVAL:
+            self.last_touch = now
+            if not presence.touch(self.channel_name):
+                # Pruned while silent (a suspended laptop): come back online.
+                presence.join(
+                    channel_name=self.channel_name,
+                    user_id=self.user_id,
+                    room_id=self.room.id,
+                    hub_channel=self.hub.channel_name,
+                )
+        return services.room_latest_seq(self.room.id)
+
+    async def _prune_if_due(self) -> None:
+        now = clock.now()
+        if now - _last_prune["at"] < settings.JABBER_PRESENCE_PRUNE_INTERVAL:
+            return
+        _last_prune["at"] = now
+        await presence.prune_and_notify()
+
+    async def _publish_presence(self, room_id: int) -> None:
+        online = await database_sync_to_async(presence.online)(room_id)
+        await events.publish_room(room_id, protocol.presence_frame(online))
+
+    # Frames from the hub and the channel layer ------------------------------
+
+    async def deliver(self, text: str) -> None:
+        """Hand a room frame, already encoded, to this socket."""
+        if self.ready:
+            await self.send(text_data=text)
+        elif self.room is not None:
+            self.pending.append(text)
+
+    async def user_close(self, event: dict) -> None:
+        """A ban, logout or deactivation ends this socket (event sent to user/session group)."""
+        if event.get("room") not in (None, getattr(self.room, "id", None)):
+            return
+        if event.get("text"):
+            await self.send(text_data=event["text"])
+        await self.close(event.get("code", CLOSE_SESSION_ENDED))
+
+    async def send_frame(self, frame: dict) -> None:
+        await self.send(text_data=protocol.encode(frame))
+

@@ -1,0 +1,134 @@
+"""Rooms, messages and the moderation records that govern them."""
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from jabber import clock
+
+ROOM_NAME_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
+
+
+def validate_room_name(value: str) -> None:
+    if not ROOM_NAME_RE.fullmatch(value):
+        raise ValidationError("Room names are 1-64 characters of a-z, 0-9, _ and -.")
+
+
+class Room(models.Model):
+    name = models.CharField(max_length=64, unique=True, validators=[validate_room_name])
+    title = models.CharField(max_length=120, blank=True)
+    topic = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    last_activity = models.DateTimeField(default=timezone.now, db_index=True)
+    # The highest seq handed out; bumped in the same transaction as the insert.
+    last_seq = models.PositiveBigIntegerField(default=0)
+    locked = models.BooleanField(default=False, help_text="Read-only: nobody can send.")
+    slow_mode_seconds = models.PositiveIntegerField(
+        default=0, help_text="Seconds between one user's messages (0 = off)."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("moderate_room", "Can moderate rooms (delete any message, ban, mute)")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.name
+
+
+class Message(models.Model):
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    seq = models.PositiveBigIntegerField()
+    body = models.TextField()
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+    edited = models.DateTimeField(null=True, blank=True)
+    deleted = models.DateTimeField(null=True, blank=True, db_index=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    client_id = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "seq"], name="message_room_seq_unique"),
+            models.UniqueConstraint(
+                fields=["room", "user", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="message_client_id_unique",
+            ),
+        ]
+        indexes = [
+            # history: WHERE room = ? AND deleted IS NULL AND id < ? ORDER BY id
+            models.Index(
+                fields=["room", "id"], condition=Q(deleted__isnull=True), name="message_visible"
+            ),
+            # slow mode: a user's latest message in a room
+            models.Index(fields=["room", "user", "created"], name="message_room_user_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.room}: {self.body[:40]}"
+
+
+class RestrictionQuerySet(models.QuerySet):
+    def active(self, now=None):
+        now = now or timezone.now()
+        return self.filter(Q(expires__isnull=True) | Q(expires__gt=now))
+
+    def applying_to(self, user_id: int, room_id: int):
+        return self.filter(user_id=user_id).filter(Q(room_id=room_id) | Q(room__isnull=True))
+
+
+class Restriction(models.Model):
+    """A ban or a mute: one user, one room (or every room), until an optional expiry."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.CASCADE, help_text="Empty: every room."
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField(null=True, blank=True, help_text="Empty: never.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = RestrictionQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created"]
+
+    def is_active(self, now=None) -> bool:
+        return self.expires is None or self.expires > (now or clock.utcnow())
+
+    def __str__(self) -> str:
+        where = self.room.name if self.room_id else "every room"
+        return f"{self.user} in {where}"
+
+
+class Ban(Restriction):
+    class Meta(Restriction.Meta):
+        indexes = [models.Index(fields=["user", "room"], name="ban_user_room")]
+
+
+class Mute(Restriction):
+    class Meta(Restriction.Meta):
+        indexes = [models.Index(fields=["user", "room"], name="mute_user_room")]

@@ -1,0 +1,246 @@
+"""Parse client frames and build server frames (SPEC §3). Pure functions, no I/O."""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+
+
+class ProtocolError(Exception):
+    """A frame the server cannot act on; carries a SPEC error code."""
+
+    def __init__(self, code: str, detail: str, client_id: str | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.client_id = client_id
+
+
+@dataclass(frozen=True)
+class SendCommand:
+    body: str
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class HistoryCommand:
+    before: int | None
+    after: int | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class TypingCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class PingCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class EditCommand:
+    id: int
+    body: str
+
+
+@dataclass(frozen=True)
+class DeleteCommand:
+    id: int
+
+
+Command = SendCommand | HistoryCommand | TypingCommand | PingCommand | EditCommand | DeleteCommand
+
+# JSON nested deeper than this is hostile, not chat.
+MAX_DEPTH = 8
+
+
+def _check_depth(value: Any, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise ProtocolError("bad_json", "The frame is nested too deeply.")
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_depth(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_depth(item, depth + 1)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode(text: str) -> dict:
+    """Turn a text frame into a JSON object, or raise bad_json / bad_request."""
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ProtocolError("bad_json", "The frame is not valid JSON.") from None
+    _check_depth(data)
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_request", "A frame must be a JSON object.")
+    return data
+
+
+def _client_id(data: dict) -> str | None:
+    value = data.get("client_id")
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= settings.JABBER_CLIENT_ID_MAX
+        or not value.isprintable()
+    ):
+        raise ProtocolError(
+            "bad_request",
+            f"client_id must be 1-{settings.JABBER_CLIENT_ID_MAX} printable characters.",
+        )
+    return value
+
+
+def _integer(data: dict, field: str, *, required: bool, minimum: int = 0) -> int | None:
+    value = data.get(field)
+    if value is None and not required:
+        return None
+    # bool is an int in Python but never an id in JSON.
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ProtocolError("bad_request", f"{field} must be an integer >= {minimum}.")
+    return value
+
+
+def _body(data: dict, client_id: str | None = None) -> str:
+    value = data.get("body")
+    if not isinstance(value, str):
+        raise ProtocolError("bad_request", "body must be a string.", client_id)
+    return value
+
+
+def parse(text: str) -> Command:
+    """Parse one client frame into a command, or raise ProtocolError."""
+    data = decode(text)
+    kind = data.get("type")
+    if kind == "message":
+        client_id = _client_id(data)
+        return SendCommand(body=_body(data, client_id), client_id=client_id)
+    if kind == "history":
+        before = _integer(data, "before", required=False)
+        after = _integer(data, "after", required=False)
+        if before is not None and after is not None:
+            raise ProtocolError("bad_request", "Give before or after, not both.")
+        limit = data.get("limit", settings.JABBER_HISTORY_PAGE)
+        if (
+            not isinstance(limit, int)
+            or isinstance(limit, bool)
+            or not 1 <= limit <= settings.JABBER_HISTORY_MAX
+        ):
+            raise ProtocolError(
+                "bad_request", f"limit must be an integer from 1 to {settings.JABBER_HISTORY_MAX}."
+            )
+        return HistoryCommand(before=before, after=after, limit=limit)
+    if kind == "typing":
+        return TypingCommand()
+    if kind == "ping":
+        return PingCommand()
+    if kind == "edit":
+        return EditCommand(id=_integer(data, "id", required=True, minimum=1), body=_body(data))
+    if kind == "delete":
+        return DeleteCommand(id=_integer(data, "id", required=True, minimum=1))
+    if not isinstance(kind, str):
+        raise ProtocolError("bad_request", "A frame needs a string type.")
+    raise ProtocolError("bad_request", f"Unknown frame type {kind[:40]!r}.")
+
+
+# Building frames ----------------------------------------------------------
+
+
+def encode(frame: dict) -> str:
+    """Serialise a frame once; the result is handed to every recipient as is."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def timestamp(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def user_payload(user: Any) -> dict:
+    return {"id": user.id, "username": user.username}
+
+
+def message_payload(message: Any) -> dict:
+    """The MESSAGE object of SPEC §3."""
+    return {
+        "id": message.id,
+        "seq": message.seq,
+        "room": message.room.name,
+        "user": {"id": message.user_id, "username": message.user.username},
+        "body": message.body,
+        "created": timestamp(message.created),
+        "edited": timestamp(message.edited),
+        "client_id": message.client_id,
+    }
+
+
+def hello_frame(
+    *,
+    room: str,
+    you: dict,
+    online: list[dict],
+    messages: list[dict],
+    has_more: bool,
+    gap: bool = False,
+) -> dict:
+    frame = {
+        "type": "hello",
+        "room": room,
+        "you": you,
+        "online": online,
+        "messages": messages,
+        "has_more": has_more,
+    }
+    if gap:
+        frame["gap"] = True
+    return frame
+
+
+def message_frame(payload: dict) -> dict:
+    return {"type": "message", **payload}
+
+
+def message_edited_frame(payload: dict) -> dict:
+    return {"type": "message_edited", "message": payload}
+
+
+def message_deleted_frame(message_id: int) -> dict:
+    return {"type": "message_deleted", "id": message_id}
+
+
+def history_frame(messages: list[dict], has_more: bool) -> dict:
+    return {"type": "history", "messages": messages, "has_more": has_more}
+
+
+def pong_frame(seq: int) -> dict:
+    return {"type": "pong", "seq": seq}
+
+
+def presence_frame(online: list[dict]) -> dict:
+    return {"type": "presence", "online": online}
+
+
+def typing_frame(user: dict) -> dict:
+    return {"type": "typing", "user": user}
+
+
+def error_frame(
+    code: str, detail: str, client_id: str | None = None, retry_after: float | None = None
+) -> dict:
+    frame: dict = {"type": "error", "code": code, "detail": detail}
+    if client_id is not None:
+        frame["client_id"] = client_id
+    if retry_after is not None:
+        frame["retry_after"] = round(retry_after, 2)
+    return frame

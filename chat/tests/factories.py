@@ -1,0 +1,48 @@
+import factory
+
+from accounts.tests.factories import UserFactory
+from chat.models import Ban, Message, Mute, Room
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Room
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"room-{n}")
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    """A stored message; seq follows the room's counter like services.send_message does."""
+
+    class Meta:
+        model = Message
+
+    room = factory.SubFactory(RoomFactory)
+    user = factory.SubFactory(UserFactory)
+    body = factory.Sequence(lambda n: f"message {n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        room = kwargs["room"]
+        room.refresh_from_db()
+        room.last_seq += 1
+        room.save(update_fields=["last_seq"])
+        kwargs.setdefault("seq", room.last_seq)
+        return super()._create(model_class, *args, **kwargs)
+
+
+class BanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Ban
+
+    user = factory.SubFactory(UserFactory)
+    room = factory.SubFactory(RoomFactory)
+
+
+class MuteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Mute
+
+    user = factory.SubFactory(UserFactory)
+    room = factory.SubFactory(RoomFactory)

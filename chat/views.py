@@ -1,0 +1,56 @@
+"""Pages: the lobby and a room, rendered on the server and readable without JavaScript."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from chat import selectors, services
+from chat.forms import JoinRoomForm
+from chat.models import ROOM_NAME_RE
+from presence import services as presence
+
+
+@login_required
+def lobby(request: HttpRequest) -> HttpResponse:
+    form = JoinRoomForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        return redirect("chat:room", name=form.cleaned_data["room"])
+    return render(request, "chat/lobby.html", {"rooms": selectors.lobby_rooms(), "form": form})
+
+
+@login_required
+def room(request: HttpRequest, name: str) -> HttpResponse:
+    if name != name.lower() and ROOM_NAME_RE.fullmatch(name.lower()):
+        return redirect("chat:room", name=name.lower())
+    if not ROOM_NAME_RE.fullmatch(name):
+        raise Http404("No such room.")
+    room = services.get_or_create_room(name)
+    ban = selectors.active_ban(request.user.id, room)
+    if ban is not None:
+        return render(request, "chat/room.html", {"room": room, "banned": ban}, status=403)
+    messages, has_more = selectors.latest_messages(room)
+    last = messages[-1] if messages else None
+    config = {
+        "room": room.name,
+        "user": {"id": request.user.id, "username": request.user.username},
+        "isModerator": services.is_moderator(request.user),
+        "maxBody": settings.JABBER_MAX_BODY,
+        "typingInterval": int(settings.JABBER_TYPING_INTERVAL * 1000),
+        "pingInterval": 25000,
+        "wsPath": f"/ws/chat/{room.name}/",
+        "lastId": last.id if last else 0,
+        "lastSeq": last.seq if last else 0,
+        "hasMore": has_more,
+        "slowMode": room.slow_mode_seconds,
+        "locked": room.locked,
+    }
+    context = {
+        "room": room,
+        "messages": messages,
+        "has_more": has_more,
+        "online": presence.online(room.id),
+        "banned": None,
+        "config": config,
+    }
+    return render(request, "chat/room.html", context)

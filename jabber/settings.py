@@ -1,0 +1,244 @@
+"""Jabber settings: one module, driven by environment variables with safe defaults."""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return default if value in (None, "") else float(value)
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+# The embedded key only ever serves a laptop; production sets DJANGO_SECRET_KEY.
+SECRET_KEY = os.environ.get(
+    "DJANGO_SECRET_KEY", "insecure-development-key-set-DJANGO_SECRET_KEY-in-production"
+)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "allauth",
+    "allauth.account",
+    "accounts",
+    "presence",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "jabber.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "jabber.urls"
+ASGI_APPLICATION = "jabber.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: SQLite file by default, anything dj-database-url understands otherwise.
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("JABBER_DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at
+    # BEGIN so a read-then-write transaction waits (busy timeout) instead of
+    # failing with "database is locked" when it tries to upgrade its lock.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_int("JABBER_SQLITE_TIMEOUT", 20),
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+        ),
+    }
+    # Tests use a file too: sockets run queries on worker threads, and a shared
+    # in-memory database locks whole tables instead of waiting.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("JABBER_TEST_SQLITE_NAME", str(BASE_DIR / ".test-db.sqlite3"))
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Channel layer and cache: in memory by default, Redis when REDIS_URL is set.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+# A socket may sit in a blocking receive for up to the layer's brpop timeout;
+# redis-py's socket timeout must be longer or idle sockets die with 1011.
+JABBER_CHANNEL_CAPACITY = env_int("JABBER_CHANNEL_CAPACITY", 1000)
+JABBER_GROUP_EXPIRY = env_int("JABBER_GROUP_EXPIRY", 86400)
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "socket_connect_timeout": 5,
+                        "retry_on_timeout": True,
+                        "health_check_interval": 15,
+                    }
+                ],
+                "capacity": JABBER_CHANNEL_CAPACITY,
+                "group_expiry": JABBER_GROUP_EXPIRY,
+                "expiry": 60,
+            },
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 5},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {
+                "capacity": JABBER_CHANNEL_CAPACITY,
+                "group_expiry": JABBER_GROUP_EXPIRY,
+            },
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+# django-allauth: username + password, email optional, rate limits on.
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+ACCOUNT_USERNAME_VALIDATORS = "accounts.validators.username_validators"
+ACCOUNT_RATE_LIMITS = {
+    "login": os.environ.get("JABBER_LOGIN_RATE", "30/m/ip"),
+    "login_failed": os.environ.get("JABBER_LOGIN_FAILED_RATE", "10/m/ip,5/5m/key"),
+    "signup": os.environ.get("JABBER_SIGNUP_RATE", "20/m/ip"),
+}
+LOGIN_REDIRECT_URL = "/chat/"
+LOGIN_URL = "/accounts/login/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Security headers; the HTTPS-only ones switch on with DJANGO_SECURE (production).
+JABBER_SECURE = env_bool("DJANGO_SECURE", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = JABBER_SECURE
+CSRF_COOKIE_SECURE = JABBER_SECURE
+SECURE_SSL_REDIRECT = JABBER_SECURE and env_bool("DJANGO_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000) if JABBER_SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = JABBER_SECURE
+SECURE_HSTS_PRELOAD = JABBER_SECURE
+if JABBER_SECURE:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Limits (SPEC §6), each overridable by environment.
+JABBER_MAX_BODY = env_int("JABBER_MAX_BODY", 4000)
+JABBER_MAX_FRAME = env_int("JABBER_MAX_FRAME", 64 * 1024)
+JABBER_RATE_BURST = env_int("JABBER_RATE_BURST", 10)
+JABBER_RATE_PER_SECOND = env_float("JABBER_RATE_PER_SECOND", 2.0)
+JABBER_HISTORY_PAGE = env_int("JABBER_HISTORY_PAGE", 50)
+JABBER_HISTORY_MAX = env_int("JABBER_HISTORY_MAX", 100)
+JABBER_REPLAY_MAX = env_int("JABBER_REPLAY_MAX", 1000)
+JABBER_MAX_SOCKETS_PER_USER = env_int("JABBER_MAX_SOCKETS_PER_USER", 20)
+JABBER_JOIN_BURST = env_int("JABBER_JOIN_BURST", 30)
+JABBER_JOIN_PER_SECOND = env_float("JABBER_JOIN_PER_SECOND", 1.0)
+JABBER_TYPING_INTERVAL = env_float("JABBER_TYPING_INTERVAL", 2.0)
+JABBER_CLIENT_ID_MAX = 64
+
+# Presence (SPEC §4): shortened by tests.
+JABBER_PRESENCE_TOUCH_INTERVAL = env_float("JABBER_PRESENCE_TOUCH_INTERVAL", 20.0)
+JABBER_PRESENCE_TIMEOUT = env_float("JABBER_PRESENCE_TIMEOUT", 60.0)
+JABBER_PRESENCE_PRUNE_INTERVAL = env_float("JABBER_PRESENCE_PRUNE_INTERVAL", 15.0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "jabber": {"level": os.environ.get("JABBER_LOG_LEVEL", "INFO")},
+        "chat": {"level": os.environ.get("JABBER_LOG_LEVEL", "INFO")},
+        "presence": {"level": os.environ.get("JABBER_LOG_LEVEL", "INFO")},
+    },
+}
+WHITENOISE_USE_FINDERS = True

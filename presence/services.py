@@ -1,0 +1,154 @@
+"""Presence rules: who is online where, shared by every server process through the database."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from jabber import clock
+from jabber.groups import room_group, user_group
+from presence.models import Connection
+
+
+@dataclass(frozen=True)
+class PresenceChange:
+    """The outcome of a join or leave: whether the room's online list changed."""
+
+    room_id: int
+    changed: bool
+
+
+@dataclass(frozen=True)
+class PrunedConnection:
+    channel_name: str
+    user_id: int
+    room_id: int
+    hub_channel: str
+
+
+def online(room_id: int) -> list[dict]:
+    """The room's online users, sorted by username (SPEC §4)."""
+    rows = (
+        Connection.objects.filter(room_id=room_id)
+        .values_list("user_id", "user__username")
+        .distinct()
+        .order_by("user__username")
+    )
+    return [{"id": user_id, "username": username} for user_id, username in rows]
+
+
+def online_counts(room_ids: list[int]) -> dict[int, int]:
+    """How many distinct users are online in each of the given rooms."""
+    counts: dict[int, set[int]] = {}
+    rows = Connection.objects.filter(room_id__in=room_ids).values_list("room_id", "user_id")
+    for room_id, user_id in rows:
+        counts.setdefault(room_id, set()).add(user_id)
+    return {room_id: len(users) for room_id, users in counts.items()}
+
+
+def open_socket_count(user_id: int) -> int:
+    """How many sockets the user holds open, on every server process."""
+    return Connection.objects.filter(user_id=user_id).count()
+
+
+def join(*, channel_name: str, user_id: int, room_id: int, hub_channel: str = "") -> PresenceChange:
+    """Record a new socket; the list changes when it is the user's first in the room."""
+    with transaction.atomic():
+        already = Connection.objects.filter(room_id=room_id, user_id=user_id).exists()
+        now = clock.utcnow()
+        Connection.objects.update_or_create(
+            channel_name=channel_name,
+            defaults={
+                "user_id": user_id,
+                "room_id": room_id,
+                "hub_channel": hub_channel,
+                "connected": now,
+                "last_seen": now,
+            },
+        )
+    return PresenceChange(room_id=room_id, changed=not already)
+
+
+def leave(channel_name: str) -> PresenceChange | None:
+    """Forget a socket; the list changes when it was the user's last in the room."""
+    with transaction.atomic():
+        connection = Connection.objects.filter(channel_name=channel_name).first()
+        if connection is None:
+            return None
+        connection.delete()
+        remaining = Connection.objects.filter(
+            room_id=connection.room_id, user_id=connection.user_id
+        ).exists()
+    return PresenceChange(room_id=connection.room_id, changed=not remaining)
+
+
+def touch(channel_name: str) -> bool:
+    """Mark a socket alive; False when it was pruned meanwhile and must re-join."""
+    return bool(Connection.objects.filter(channel_name=channel_name).update(last_seen=clock.utcnow()))
+
+
+def prune_stale(timeout: float | None = None) -> tuple[list[PrunedConnection], set[int]]:
+    """Drop sockets silent for longer than the timeout.
+
+    Returns the dropped connections and the rooms whose online list changed.
+    """
+    timeout = settings.JABBER_PRESENCE_TIMEOUT if timeout is None else timeout
+    cutoff = clock.utcnow() - timedelta(seconds=timeout)
+    with transaction.atomic():
+        stale = list(
+            Connection.objects.filter(last_seen__lt=cutoff).values_list(
+                "channel_name", "user_id", "room_id", "hub_channel"
+            )
+        )
+        if not stale:
+            return [], set()
+        Connection.objects.filter(channel_name__in=[row[0] for row in stale]).delete()
+        still_there = set(
+            Connection.objects.filter(
+                room_id__in={row[2] for row in stale}, user_id__in={row[1] for row in stale}
+            ).values_list("room_id", "user_id")
+        )
+    pruned = [PrunedConnection(*row) for row in stale]
+    changed = {c.room_id for c in pruned if (c.room_id, c.user_id) not in still_there}
+    return pruned, changed
+
+
+def live_hub_channels(room_id: int) -> set[str]:
+    """Hub channels that still serve at least one live socket in the room."""
+    return set(
+        Connection.objects.filter(room_id=room_id)
+        .exclude(hub_channel="")
+        .values_list("hub_channel", flat=True)
+    )
+
+
+def should_relay_typing(user_id: int, room_id: int) -> bool:
+    """At most one typing relay per user per room per interval, across processes."""
+    key = f"jabber:typing:{room_id}:{user_id}"
+    now = clock.now()
+    last = cache.get(key)
+    if last is not None and now - last < settings.JABBER_TYPING_INTERVAL:
+        return False
+    cache.set(key, now, timeout=int(settings.JABBER_TYPING_INTERVAL) + 1)
+    return True
+
+
+async def prune_and_notify(timeout: float | None = None) -> int:
+    """Prune stale sockets, take them out of their groups, and tell changed rooms."""
+    pruned, changed = await database_sync_to_async(prune_stale)(timeout)
+    layer = get_channel_layer()
+    for connection in pruned:
+        await layer.group_discard(user_group(connection.user_id), connection.channel_name)
+    for room_id in {connection.room_id for connection in pruned}:
+        live = await database_sync_to_async(live_hub_channels)(room_id)
+        dead_hubs = {c.hub_channel for c in pruned if c.room_id == room_id and c.hub_channel}
+        for hub_channel in dead_hubs - live:
+            await layer.group_discard(room_group(room_id), hub_channel)
+    for room_id in changed:
+        # Every process's hub turns this into a presence frame for its sockets.
+        await layer.group_send(room_group(room_id), {"type": "presence.changed", "room": room_id})
+    return len(pruned)
