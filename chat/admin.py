@@ -48,7 +48,9 @@ class MessageAdmin(admin.ModelAdmin):
     def short_body(self, message: Message) -> str:
         return message.body if len(message.body) <= 80 else message.body[:79] + "…"
 
-    @admin.action(description="Delete selected messages (hide from everyone)", permissions=["change"])
+    @admin.action(
+        description="Delete selected messages (hide from everyone)", permissions=["change"]
+    )
     def hide_messages(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         count = services.delete_messages(actor=request.user, messages=queryset)
         self.message_user(request, f"Deleted {count} message(s).", messages.SUCCESS)
@@ -89,7 +91,9 @@ class RoomAdmin(admin.ModelAdmin):
         for room in queryset:
             services.set_room_locked(room, locked)
             self.log_change(request, room, "Locked." if locked else "Unlocked.")
-        self.message_user(request, f"{'Locked' if locked else 'Unlocked'} {queryset.count()} room(s).")
+        self.message_user(
+            request, f"{'Locked' if locked else 'Unlocked'} {queryset.count()} room(s)."
+        )
 
 
 class RestrictionAdmin(admin.ModelAdmin):

@@ -92,7 +92,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if change is not None and change.changed:
             await self._publish_presence(self.room.id)
 
-    def _after_from_query(self) -> int | None | bool:
+    def _after_from_query(self) -> int | bool | None:
         """The `after` id of a resume, None without one, False when it is malformed."""
         values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("after")
         if not values:
@@ -114,8 +114,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             messages, has_more = selectors.latest_messages(self.room)
         else:
             messages, gap = selectors.messages_after(self.room, after, settings.JABBER_REPLAY_MAX)
-            has_more = selectors.messages_before(self.room, messages[0].id, 1)[1] if messages else (
-                selectors.messages_before(self.room, after + 1, 1)[1]
+            has_more = (
+                selectors.messages_before(self.room, messages[0].id, 1)[1]
+                if messages
+                else (selectors.messages_before(self.room, after + 1, 1)[1])
             )
         online = presence.online(self.room.id)
         hello = protocol.hello_frame(
@@ -213,12 +215,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await events.publish_room(self.room.id, frame, except_user=self.user_id)
 
     async def on_ping(self, command: protocol.PingCommand) -> None:
-        seq = await database_sync_to_async(self._heartbeat)()
+        seq, rejoined, changed = await database_sync_to_async(self._heartbeat)()
         now = clock.now()
-        if now - self.last_rejoin > settings.JABBER_PRESENCE_TOUCH_INTERVAL:
+        if rejoined or now - self.last_rejoin > settings.JABBER_PRESENCE_TOUCH_INTERVAL:
+            # Group memberships expire, and vanish when Redis restarts empty.
             self.last_rejoin = now
             await self._join_own_groups()
-        await self.hub.refresh(self.room.id)
+            await self.hub.refresh(self.room.id, force=rejoined)
+        if changed:
+            await self._publish_presence(self.room.id)
         await self._prune_if_due()
         await self.send_frame(protocol.pong_frame(seq))
 
@@ -241,20 +246,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
         protocol.DeleteCommand: on_delete,
     }
 
-    def _heartbeat(self) -> int:
+    def _heartbeat(self) -> tuple[int, bool, bool]:
+        """Refresh presence when due.
+
+        Returns the room's latest seq, whether this socket had been pruned and
+        re-joined, and whether that changed the online list.
+        """
         now = clock.now()
+        rejoined = changed = False
         # Refresh last-seen at most once per interval: pings must not become a write storm.
         if now - self.last_touch >= settings.JABBER_PRESENCE_TOUCH_INTERVAL:
             self.last_touch = now
             if not presence.touch(self.channel_name):
                 # Pruned while silent (a suspended laptop): come back online.
-                presence.join(
+                change = presence.join(
                     channel_name=self.channel_name,
                     user_id=self.user_id,
                     room_id=self.room.id,
                     hub_channel=self.hub.channel_name,
                 )
-        return services.room_latest_seq(self.room.id)
+                rejoined, changed = True, change.changed
+        return services.room_latest_seq(self.room.id), rejoined, changed
 
     async def _prune_if_due(self) -> None:
         now = clock.now()
@@ -286,4 +298,3 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def send_frame(self, frame: dict) -> None:
         await self.send(text_data=protocol.encode(frame))
-

@@ -13,10 +13,9 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from chat import protocol
-from presence import services as presence
-
 from jabber import clock
 from jabber.groups import room_group
+from presence import services as presence
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +65,11 @@ class Hub:
             self.joined_at.pop(room_id, None)
             await self.layer.group_discard(room_group(room_id), self.channel_name)
 
-    async def refresh(self, room_id: int) -> None:
+    async def refresh(self, room_id: int, *, force: bool = False) -> None:
         """Re-join the room's group if it is time (called on client heartbeats)."""
-        if room_id in self.rooms and clock.now() - self.joined_at.get(room_id, 0) > REJOIN_INTERVAL:
+        if room_id not in self.rooms:
+            return
+        if force or clock.now() - self.joined_at.get(room_id, 0) > REJOIN_INTERVAL:
             await self._subscribe(room_id)
 
     async def _subscribe(self, room_id: int) -> None:

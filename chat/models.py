@@ -116,12 +116,12 @@ class Restriction(models.Model):
         abstract = True
         ordering = ["-created"]
 
-    def is_active(self, now=None) -> bool:
-        return self.expires is None or self.expires > (now or clock.utcnow())
-
     def __str__(self) -> str:
         where = self.room.name if self.room_id else "every room"
         return f"{self.user} in {where}"
+
+    def is_active(self, now=None) -> bool:
+        return self.expires is None or self.expires > (now or clock.utcnow())
 
 
 class Ban(Restriction):

@@ -12,9 +12,7 @@ def _visible(room: Room) -> QuerySet[Message]:
     return (
         Message.objects.filter(room=room, deleted__isnull=True)
         .select_related("user", "room")
-        .only(
-            "id", "seq", "body", "created", "edited", "client_id", "user__username", "room__name"
-        )
+        .only("id", "seq", "body", "created", "edited", "client_id", "user__username", "room__name")
     )
 
 

@@ -1,4 +1,4 @@
-"""Every state change of the chat, in one place: the consumer, the admin and the tests call these."""
+"""Every state change of the chat, in one place, called by the consumer, admin and tests."""
 
 import unicodedata
 from dataclasses import dataclass
@@ -236,8 +236,8 @@ def delete_messages(*, actor, messages: QuerySet[Message]) -> int:
     """Hide many messages at once (the admin action); each room hears of each one."""
     count = 0
     with transaction.atomic():
-        for message in messages.select_for_update().select_related("room").filter(
-            deleted__isnull=True
+        for message in (
+            messages.select_for_update().select_related("room").filter(deleted__isnull=True)
         ):
             _hide(message, actor)
             count += 1
@@ -318,7 +318,6 @@ def _log(actor, obj, change_message: str) -> None:
 
 def room_latest_seq(room_id: int) -> int:
     return Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
-
 
 
 def set_room_locked(room: Room, locked: bool) -> Room:

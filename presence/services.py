@@ -88,7 +88,9 @@ def leave(channel_name: str) -> PresenceChange | None:
 
 def touch(channel_name: str) -> bool:
     """Mark a socket alive; False when it was pruned meanwhile and must re-join."""
-    return bool(Connection.objects.filter(channel_name=channel_name).update(last_seen=clock.utcnow()))
+    return bool(
+        Connection.objects.filter(channel_name=channel_name).update(last_seen=clock.utcnow())
+    )
 
 
 def prune_stale(timeout: float | None = None) -> tuple[list[PrunedConnection], set[int]]:

@@ -1,4 +1,4 @@
-"""Fixtures and helpers for in-process tests: a fake clock and WebSocket clients that read like a story."""
+"""In-process test helpers: a fake clock, and WebSocket clients that read like a story."""
 
 import asyncio
 import json

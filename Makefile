@@ -1,0 +1,46 @@
+# Jabber: `make run` serves http://127.0.0.1:8000/chat/, `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup migrate run test test-prod test-all lint format bench superuser
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+migrate: setup
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
+
+# Embedded defaults: SQLite and the in-memory channel layer (plus the real
+# servers, Redis and browser tests that start their own components).
+test: setup
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The same suite on PostgreSQL + Redis, both started for the run and stopped after.
+test-prod: setup
+	$(PY) -m jabber.testing.with_services -- $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-all: test test-prod
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup
+	$(PY) -m bench.run --standard
+
+superuser: migrate
+	$(PY) manage.py createsuperuser

@@ -1,0 +1,150 @@
+"""Presence and typing as sockets see them (SPEC §4 and the typing row of §3)."""
+
+import pytest
+from channels.db import database_sync_to_async
+from django.core.management import call_command
+
+from accounts.tests.factories import UserFactory
+from jabber.testing.unit import open_socket
+from presence.models import Connection
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+db = database_sync_to_async
+
+
+def users(*names):
+    return [{"id": user.id, "username": user.username} for user in names]
+
+
+@pytest.fixture
+async def ann():
+    return await db(UserFactory)(username="ann")
+
+
+@pytest.fixture
+async def bob():
+    return await db(UserFactory)(username="bob")
+
+
+async def test_join_and_leave_send_presence_to_the_room(ann, bob):
+    a, hello = await open_socket(ann, "lobby")
+    assert hello["online"] == users(ann)
+    assert (await a.receive_type("presence"))["online"] == users(ann)
+    b, hello = await open_socket(bob, "lobby")
+    assert hello["online"] == users(ann, bob)
+    assert (await a.receive_type("presence"))["online"] == users(ann, bob)
+    await b.close()
+    assert (await a.receive_type("presence"))["online"] == users(ann)
+    await a.close()
+    assert not await db(Connection.objects.exists)()
+
+
+async def test_online_list_is_sorted_by_username(ann, bob):
+    zed = await db(UserFactory)(username="zed")
+    z, _ = await open_socket(zed, "lobby")
+    b, _ = await open_socket(bob, "lobby")
+    a, hello = await open_socket(ann, "lobby")
+    assert [user["username"] for user in hello["online"]] == ["ann", "bob", "zed"]
+    for socket in (a, b, z):
+        await socket.close()
+
+
+async def test_two_tabs_count_once_and_closing_one_changes_nothing(ann, bob):
+    b, _ = await open_socket(bob, "lobby")
+    await b.receive_type("presence")
+    tab1, _ = await open_socket(ann, "lobby")
+    assert (await b.receive_type("presence"))["online"] == users(ann, bob)
+    tab2, hello = await open_socket(ann, "lobby")
+    assert hello["online"] == users(ann, bob)
+    await tab1.close()
+    await b.roundtrip()
+    assert await b.nothing_more()
+    await tab2.close()
+    assert (await b.receive_type("presence"))["online"] == users(bob)
+    await b.close()
+
+
+async def test_typing_is_relayed_to_others_but_not_to_self(ann, bob):
+    a, _ = await open_socket(ann, "lobby")
+    b, _ = await open_socket(bob, "lobby")
+    await a.send({"type": "typing"})
+    assert await b.receive_type("typing") == {
+        "type": "typing",
+        "user": {"id": ann.id, "username": "ann"},
+    }
+    await a.roundtrip()
+    frames = []
+    while not await a.nothing_more(0.1):
+        frames.append(await a.receive())
+    assert all(frame["type"] != "typing" for frame in frames)
+    await a.close()
+    await b.close()
+
+
+async def test_typing_is_relayed_at_most_once_per_interval(ann, bob, fake_clock):
+    a, _ = await open_socket(ann, "lobby")
+    b, _ = await open_socket(bob, "lobby")
+    await a.send({"type": "typing"})
+    await b.receive_type("typing")
+    await a.send({"type": "typing"})
+    fake_clock.advance(1.9)
+    await a.send({"type": "typing"})
+    await a.roundtrip()
+    await b.roundtrip()
+    assert all(f["type"] != "typing" for f in await drain(b))
+    fake_clock.advance(0.2)
+    await a.send({"type": "typing"})
+    await b.receive_type("typing")
+    await a.close()
+    await b.close()
+
+
+async def drain(socket) -> list[dict]:
+    frames = []
+    while not await socket.nothing_more(0.1):
+        frames.append(await socket.receive())
+    return frames
+
+
+async def test_a_silent_socket_is_pruned_and_the_room_told(ann, bob, fake_clock, settings):
+    settings.JABBER_PRESENCE_TIMEOUT = 60
+    a, _ = await open_socket(ann, "lobby")
+    b, _ = await open_socket(bob, "lobby")
+    await a.receive_type("presence")
+    await a.receive_type("presence")
+    fake_clock.advance(61)
+    # Ann's heartbeat refreshes her, then prunes Bob, who has been silent.
+    await a.send({"type": "ping"})
+    assert (await a.receive_type("presence"))["online"] == users(ann)
+    assert await db(Connection.objects.filter(user=bob).exists)() is False
+    # Bob's socket comes back to life (a laptop waking up): he is online again.
+    fake_clock.advance(25)
+    await b.roundtrip()
+    assert (await a.receive_type("presence"))["online"] == users(ann, bob)
+    await a.close()
+    await b.close()
+
+
+async def test_pings_do_not_write_presence_more_than_once_per_interval(ann, fake_clock):
+    a, _ = await open_socket(ann, "lobby")
+    seen = await db(Connection.objects.values_list("last_seen", flat=True).get)()
+    fake_clock.advance(5)
+    await a.roundtrip()
+    assert await db(Connection.objects.values_list("last_seen", flat=True).get)() == seen
+    fake_clock.advance(20)
+    await a.roundtrip()
+    assert await db(Connection.objects.values_list("last_seen", flat=True).get)() > seen
+    await a.close()
+
+
+async def test_prune_presence_command_tells_live_rooms(ann, bob, fake_clock):
+    a, _ = await open_socket(ann, "lobby")
+    b, _ = await open_socket(bob, "lobby")
+    await a.receive_type("presence")
+    await a.receive_type("presence")
+    await db(Connection.objects.filter(user=bob).update)(last_seen="2000-01-01T00:00:00Z")
+    await db(call_command)("prune_presence")
+    assert (await a.receive_type("presence"))["online"] == users(ann)
+    await a.close()
+    await b.close()
