@@ -2,22 +2,7 @@
 
 from django.db import migrations
 
-MODERATOR_PERMISSIONS = [
-    ("chat", "moderate_room"),
-    ("chat", "view_room"),
-    ("chat", "change_room"),
-    ("chat", "view_message"),
-    ("chat", "change_message"),
-    ("chat", "view_ban"),
-    ("chat", "add_ban"),
-    ("chat", "change_ban"),
-    ("chat", "delete_ban"),
-    ("chat", "view_mute"),
-    ("chat", "add_mute"),
-    ("chat", "change_mute"),
-    ("chat", "delete_mute"),
-    ("presence", "view_connection"),
-]
+from chat.moderators import MODERATORS_GROUP, sync_moderators_group
 
 
 def create_moderators(apps, schema_editor):
@@ -28,18 +13,11 @@ def create_moderators(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name="Moderators")
-    permissions = [
-        Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        for app_label, codename in MODERATOR_PERMISSIONS
-    ]
-    group.permissions.set(permissions)
+    sync_moderators_group(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 def remove_moderators(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name="Moderators").delete()
+    apps.get_model("auth", "Group").objects.filter(name=MODERATORS_GROUP).delete()
 
 
 class Migration(migrations.Migration):

@@ -88,15 +88,15 @@ class Socket:
             raise AssertionError(f"socket closed with {self.close_code}")
         return json.loads(output["text"])
 
-    async def receive_type(self, kind: str, timeout: float = FRAME_TIMEOUT) -> dict:
-        """Skip frames until one of `kind` arrives (bounded by the timeout)."""
+    async def receive_type(self, kind: str, timeout: float = FRAME_TIMEOUT, **fields) -> dict:
+        """Skip frames until one of `kind` (with those field values) arrives, within the timeout."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise AssertionError(f"no {kind!r} frame within {timeout} s")
+                raise AssertionError(f"no {kind!r} frame with {fields} within {timeout} s")
             frame = await self.receive(remaining)
-            if frame["type"] == kind:
+            if frame["type"] == kind and all(frame.get(k) == v for k, v in fields.items()):
                 return frame
 
     async def receive_close(self, timeout: float = FRAME_TIMEOUT) -> tuple[list[dict], int]:
