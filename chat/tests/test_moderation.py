@@ -225,7 +225,7 @@ async def test_ban_from_every_room_closes_every_socket(ann, mod):
     await db(services.ban_user)(actor=mod, user=ann, room=None, reason="spam bot")
     assert (await first.receive_close())[1] == 4403
     assert (await second.receive_close())[1] == 4403
-    refused, hello = await open_socket(ann, "third-room")
+    _, hello = await open_socket(ann, "third-room")
     assert hello["code"] == "banned"
 
 
