@@ -54,6 +54,9 @@ class DeleteCommand:
 
 Command = SendCommand | HistoryCommand | TypingCommand | PingCommand | EditCommand | DeleteCommand
 
+# Ids are 64-bit in every database we run on.
+MAX_ID = 2**63 - 1
+
 # JSON nested deeper than this is hostile, not chat.
 MAX_DEPTH = 8
 
@@ -106,8 +109,8 @@ def _integer(data: dict, field: str, *, required: bool, minimum: int = 0) -> int
     if value is None and not required:
         return None
     # bool is an int in Python but never an id in JSON.
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ProtocolError("bad_request", f"{field} must be an integer >= {minimum}.")
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= MAX_ID:
+        raise ProtocolError("bad_request", f"{field} must be an integer from {minimum} to 2^63-1.")
     return value
 
 

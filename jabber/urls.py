@@ -1,8 +1,14 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from jabber.views import healthz
+
+# The admin logs in through allauth, so its login is rate limited like the rest.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "Jabber moderation"
+admin.site.site_title = "Jabber admin"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/chat/", permanent=False)),
