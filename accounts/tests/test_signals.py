@@ -44,7 +44,11 @@ async def test_password_change_closes_every_socket_and_old_sessions_stop_working
     second, _ = await open_socket(ann, "elsewhere")
     response = await sync_to_async(client.post)(
         "/accounts/password/change/",
-        {"oldpassword": PASSWORD, "password1": "a-new-long-password!", "password2": "a-new-long-password!"},
+        {
+            "oldpassword": PASSWORD,
+            "password1": "a-new-long-password!",
+            "password2": "a-new-long-password!",
+        },
     )
     assert response.status_code == 302
     assert (await first.receive_close())[1] == 4401
@@ -63,7 +67,7 @@ async def test_deactivating_a_user_closes_their_sockets(ann):
 
 
 async def test_a_socket_closes_when_its_session_expires(ann):
-    client, session_key = await logged_in_client(ann)
+    _, session_key = await logged_in_client(ann)
 
     def expire_soon() -> None:
         from django.contrib.sessions.backends.db import SessionStore

@@ -5,8 +5,8 @@ import json
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from hypothesis import HealthCheck, given, settings
 from django.core.cache import cache
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.tests.factories import UserFactory
