@@ -23,9 +23,6 @@ CLOSE_BANNED = 4403
 CLOSE_SESSION_ENDED = 4401
 CLOSE_RATE_LIMITED = 4429
 
-# Prune stale presence at most this often per process, piggybacking on pings.
-_last_prune = {"at": 0.0}
-
 
 class ChatConsumer(AsyncWebsocketConsumer):
     room = None
@@ -224,7 +221,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.hub.refresh(self.room.id, force=rejoined)
         if changed:
             await self._publish_presence(self.room.id)
-        await self._prune_if_due()
         await self.send_frame(protocol.pong_frame(seq))
 
     async def on_edit(self, command: protocol.EditCommand) -> None:
@@ -267,13 +263,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 )
                 rejoined, changed = True, change.changed
         return services.room_latest_seq(self.room.id), rejoined, changed
-
-    async def _prune_if_due(self) -> None:
-        now = clock.now()
-        if now - _last_prune["at"] < settings.JABBER_PRESENCE_PRUNE_INTERVAL:
-            return
-        _last_prune["at"] = now
-        await presence.prune_and_notify()
 
     async def _publish_presence(self, room_id: int) -> None:
         online = await database_sync_to_async(presence.online)(room_id)

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from chat import protocol
 from jabber import clock
@@ -39,6 +40,7 @@ class Hub:
         self.rooms: dict[int, dict[str, Member]] = {}
         self.joined_at: dict[int, float] = {}
         self._reader: asyncio.Task | None = None
+        self._pruner: asyncio.Task | None = None
         self._starting = asyncio.Lock()
 
     async def start(self) -> str:
@@ -46,6 +48,7 @@ class Hub:
             if self.channel_name is None:
                 self.channel_name = await self.layer.new_channel("hub.")
                 self._reader = asyncio.create_task(self._read(), name="jabber-hub")
+                self._pruner = asyncio.create_task(self._prune(), name="jabber-prune")
         return self.channel_name
 
     async def join(self, room_id: int, key: str, member: Member) -> None:
@@ -95,6 +98,17 @@ class Hub:
             except Exception:
                 logger.exception("hub: dispatching %s failed", event.get("type"))
 
+    async def _prune(self) -> None:
+        """Prune stale presence periodically, so a killed process leaves no ghosts."""
+        while True:
+            await asyncio.sleep(settings.JABBER_PRESENCE_PRUNE_INTERVAL)
+            try:
+                await presence.prune_and_notify()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                logger.warning("hub: pruning presence failed: %r", error)
+
     async def dispatch(self, event: dict) -> None:
         if event.get("type") == "room.frame":
             members = self.rooms.get(event["room"])
@@ -115,9 +129,10 @@ class Hub:
                 await self.dispatch({"type": "room.frame", "room": room_id, "text": text})
 
     async def stop(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            self._reader = None
+        for task in (self._reader, self._pruner):
+            if task is not None:
+                task.cancel()
+        self._reader = self._pruner = None
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()

@@ -85,9 +85,9 @@ def get_or_create_room(name: str) -> Room:
 
 def admit(user, room_name: str) -> Admission:
     """Decide whether a socket may open: refuse over the caps, report a ban."""
-    room = get_or_create_room(room_name)
     if presence.open_socket_count(user.id) >= settings.JABBER_MAX_SOCKETS_PER_USER:
         raise ChatError("forbidden", "Too many open connections.")
+    room = get_or_create_room(room_name)
     ban = selectors.active_ban(user.id, room)
     if ban is None:
         wait = join_bucket().take(user.id)

@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from accounts.tests.factories import UserFactory
 from jabber.testing.unit import open_socket
+from presence import services as presence
 from presence.models import Connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -114,8 +115,9 @@ async def test_a_silent_socket_is_pruned_and_the_room_told(ann, bob, fake_clock,
     await a.receive_type("presence")
     await a.receive_type("presence")
     fake_clock.advance(61)
-    # Ann's heartbeat refreshes her, then prunes Bob, who has been silent.
-    await a.send({"type": "ping"})
+    # Ann's heartbeat refreshes her; the periodic prune then drops Bob, who has been silent.
+    await a.roundtrip()
+    await presence.prune_and_notify()
     assert (await a.receive_type("presence"))["online"] == users(ann)
     assert await db(Connection.objects.filter(user=bob).exists)() is False
     # Bob's socket comes back to life (a laptop waking up): he is online again.

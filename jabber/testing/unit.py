@@ -48,9 +48,6 @@ def fresh_cache_and_layer() -> Iterator[None]:
     layer = get_channel_layer()
     if hasattr(layer, "flush"):
         async_to_sync(layer.flush)()
-    from chat import consumers
-
-    consumers._last_prune["at"] = 0.0
     yield
     cache.clear()
 
