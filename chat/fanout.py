@@ -46,7 +46,9 @@ class Hub:
     async def start(self) -> str:
         async with self._starting:
             if self.channel_name is None:
-                self.channel_name = await self.layer.new_channel("hub.")
+                # Same prefix as the consumers: channels-redis reads all of a process's
+                # channels from one list per prefix, under one lock.
+                self.channel_name = await self.layer.new_channel()
                 self._reader = asyncio.create_task(self._read(), name="jabber-hub")
                 self._pruner = asyncio.create_task(self._prune(), name="jabber-prune")
         return self.channel_name

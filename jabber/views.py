@@ -18,7 +18,7 @@ def _check_database() -> None:
 
 async def _check_channel_layer() -> None:
     layer = get_channel_layer()
-    channel = await layer.new_channel("healthz.")
+    channel = await layer.new_channel()
     await layer.send(channel, {"type": "healthz.ping"})
     await layer.receive(channel)
 
