@@ -19,6 +19,8 @@ from presence import services as presence
 logger = logging.getLogger(__name__)
 
 CLOSE_TOO_BIG = 1009
+# daphne (autobahn) lets an application send only 1000 and 3000-4999.
+CLOSE_TOO_BIG_FALLBACK = 4009
 CLOSE_BANNED = 4403
 CLOSE_SESSION_ENDED = 4401
 CLOSE_RATE_LIMITED = 4429
@@ -162,7 +164,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             len(text_data.encode("utf-8", "surrogatepass")) > settings.JABBER_MAX_FRAME
         ):
             logger.warning("user %s sent a frame over the limit; closing", self.user_id)
-            await self.close(CLOSE_TOO_BIG)
+            await self.close_too_big()
             return
         try:
             command = protocol.parse(text_data)
@@ -175,6 +177,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except ChatError as error:
             logger.info("user %s: %s (%s)", self.user_id, error.code, error.detail)
             await self.send_frame(error.frame())
+
+    async def close_too_big(self) -> None:
+        try:
+            await self.close(CLOSE_TOO_BIG)
+        except Exception:
+            await self.close(CLOSE_TOO_BIG_FALLBACK)
 
     async def reject_frame(self, code: str, detail: str, client_id: str | None = None) -> None:
         logger.warning("user %s sent a bad frame: %s (%s)", self.user_id, code, detail)
