@@ -6,8 +6,7 @@ import urllib.request
 
 import pytest
 
-from jabber.testing.clients import create_user_sessions, recv_until, run_async, ws_connect
-from jabber.testing.clients import UserSpec
+from jabber.testing.clients import UserSpec, create_user_sessions, recv_until, run_async, ws_connect
 
 
 def get_page(server, path: str, session: str) -> tuple[int, str]:
