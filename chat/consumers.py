@@ -222,7 +222,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_ping(self, command: protocol.PingCommand) -> None:
         seq, rejoined, changed = await database_sync_to_async(self._heartbeat)()
         now = clock.now()
-        if rejoined or now - self.last_rejoin > settings.JABBER_PRESENCE_TOUCH_INTERVAL:
+        if rejoined or now - self.last_rejoin > settings.JABBER_GROUP_REJOIN_INTERVAL:
             # Group memberships expire, and vanish when Redis restarts empty.
             self.last_rejoin = now
             await self._join_own_groups()

@@ -20,10 +20,6 @@ from presence import services as presence
 
 logger = logging.getLogger(__name__)
 
-# Re-join the room's group this often: Redis forgets groups when it restarts
-# empty and expires memberships after group_expiry.
-REJOIN_INTERVAL = 20.0
-
 
 class Member(Protocol):
     user_id: int
@@ -74,7 +70,10 @@ class Hub:
         """Re-join the room's group if it is time (called on client heartbeats)."""
         if room_id not in self.rooms:
             return
-        if force or clock.now() - self.joined_at.get(room_id, 0) > REJOIN_INTERVAL:
+        # Redis forgets groups when it restarts empty and expires memberships
+        # after group_expiry, so the hub re-joins every so often.
+        interval = settings.JABBER_GROUP_REJOIN_INTERVAL
+        if force or clock.now() - self.joined_at.get(room_id, 0) > interval:
             await self._subscribe(room_id)
 
     async def _subscribe(self, room_id: int) -> None:

@@ -120,6 +120,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # redis-py's socket timeout must be longer or idle sockets die with 1011.
 JABBER_CHANNEL_CAPACITY = env_int("JABBER_CHANNEL_CAPACITY", 1000)
 JABBER_GROUP_EXPIRY = env_int("JABBER_GROUP_EXPIRY", 86400)
+# Sockets and hubs re-join their groups on heartbeats this often.
+JABBER_GROUP_REJOIN_INTERVAL = env_float("JABBER_GROUP_REJOIN_INTERVAL", 20.0)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
