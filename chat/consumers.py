@@ -196,7 +196,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # A resend: only the sender hears of it again.
             message = result.message
             if message.deleted:
-                await self.send_frame(protocol.message_deleted_frame(message.id))
+                # client_id lets the sender clear its pending copy.
+                frame = protocol.message_deleted_frame(message.id)
+                await self.send_frame({**frame, "client_id": message.client_id})
             else:
                 await self.send_frame(protocol.message_frame(protocol.message_payload(message)))
 

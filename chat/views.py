@@ -47,7 +47,7 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
     }
     context = {
         "room": room,
-        "messages": messages,
+        "chat_messages": messages,
         "has_more": has_more,
         "online": presence.online(room.id),
         "banned": None,

@@ -107,6 +107,8 @@ class Socket:
             output = await self.communicator.receive_output(remaining)
             if output["type"] == "websocket.close":
                 self.close_code = output.get("code", 1000)
+                # A real server completes the close and tells the application.
+                await self.communicator.disconnect(self.close_code)
                 return frames, self.close_code
             frames.append(json.loads(output["text"]))
 

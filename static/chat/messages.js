@@ -1,0 +1,366 @@
+// The message list: keeps one element per message id, in id order, plus the
+// pending messages of this tab at the end. User text only ever goes through
+// textContent, never innerHTML.
+import { dayKey, formatDay, formatFull, formatTime, parseTimestamp } from "./time.js";
+
+// Consecutive messages of one author closer together than this share a header.
+const GROUP_WINDOW_MS = 5 * 60 * 1000;
+const BOTTOM_SLACK_PX = 48;
+const MAX_EDITOR_ROWS = 8;
+
+export function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function button(label, action, testid, className = "button button-small") {
+  const node = element("button", className, label);
+  node.type = "button";
+  node.dataset.action = action;
+  if (testid) node.dataset.testid = testid;
+  return node;
+}
+
+/** Rows for a textarea holding `text`: one per line, within bounds. */
+export function rowsFor(text, max = MAX_EDITOR_ROWS) {
+  return Math.min(max, Math.max(1, text.split("\n").length));
+}
+
+/** Index of the first id >= `id` in a sorted array. */
+function lowerBound(ids, id) {
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (ids[middle] < id) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+export class MessageView {
+  constructor(list, { me, isModerator, roomName }) {
+    this.list = list;
+    this.me = me;
+    this.isModerator = isModerator;
+    this.roomName = roomName;
+    this.entries = new Map(); // id -> {message, node, created}
+    this.ids = [];
+    this.deleted = new Set();
+    this.pending = new Map(); // client_id -> node
+    this.editors = new Map(); // id -> {form, textarea, save, saving}
+    this.marker = list.querySelector(".history-marker") ?? element("li", "history-marker");
+    if (!this.marker.isConnected) list.prepend(this.marker);
+  }
+
+  get size() {
+    return this.ids.length;
+  }
+
+  oldestId() {
+    return this.ids[0];
+  }
+
+  has(id) {
+    return this.entries.has(id);
+  }
+
+  /** Take over the messages the server rendered for readers without JavaScript. */
+  adopt() {
+    const messages = [];
+    for (const node of this.list.querySelectorAll("li.message[data-id]")) {
+      messages.push({
+        id: Number(node.dataset.id),
+        seq: Number(node.dataset.seq),
+        user: {
+          id: Number(node.dataset.userId),
+          username: node.querySelector(".message-author").textContent,
+        },
+        body: node.querySelector(".message-body").textContent,
+        created: node.querySelector("time")?.getAttribute("datetime") ?? null,
+        edited: node.dataset.edited || null,
+        client_id: node.dataset.clientId || null,
+      });
+      node.remove();
+    }
+    this.merge(messages);
+    return messages;
+  }
+
+  /** Add new messages and refresh known ones; returns the ones that were new. */
+  merge(messages) {
+    const added = [];
+    for (const message of messages) {
+      if (this.deleted.has(message.id)) continue;
+      const entry = this.entries.get(message.id);
+      if (entry) {
+        this.#refresh(entry, message);
+      } else {
+        this.#insert(message);
+        added.push(message);
+      }
+    }
+    if (added.length) this.decorate();
+    return added;
+  }
+
+  /** Apply an edit; false when the message is not shown here. */
+  update(message) {
+    const entry = this.entries.get(message.id);
+    if (!entry) return false;
+    this.#refresh(entry, message);
+    return true;
+  }
+
+  remove(id) {
+    this.deleted.add(id);
+    const entry = this.entries.get(id);
+    if (!entry) return false;
+    entry.node.remove();
+    this.entries.delete(id);
+    this.ids.splice(lowerBound(this.ids, id), 1);
+    this.editors.delete(id);
+    this.decorate();
+    return true;
+  }
+
+  addPending(item) {
+    const node = element("li", "message is-own is-pending");
+    node.dataset.testid = "message";
+    node.dataset.pending = "true";
+    node.dataset.clientId = item.clientId;
+    node.dataset.queuedAt = String(item.queuedAt);
+    const meta = this.#meta(this.me.username, new Date(item.queuedAt), null);
+    meta.append(" ", element("span", "pending-status", "sending…"));
+    node.append(meta, this.#body(item.body));
+    this.list.append(node);
+    this.pending.set(item.clientId, node);
+    this.decorate();
+  }
+
+  setPendingStatus(clientId, text) {
+    const status = this.pending.get(clientId)?.querySelector(".pending-status");
+    if (status) status.textContent = text;
+  }
+
+  removePending(clientId) {
+    const node = this.pending.get(clientId);
+    if (!node) return;
+    node.remove();
+    this.pending.delete(clientId);
+    this.decorate();
+  }
+
+  /** Day separators and author grouping, recomputed after every change. */
+  decorate() {
+    for (const separator of this.list.querySelectorAll("li.day-separator")) separator.remove();
+    let previous = null;
+    const visit = (node, userId, created) => {
+      const day = created ? dayKey(created) : previous?.day;
+      const newDay = Boolean(created) && day !== previous?.day;
+      if (newDay) this.list.insertBefore(this.#separator(created), node);
+      const continued =
+        previous !== null &&
+        !newDay &&
+        previous.userId === userId &&
+        created !== null &&
+        previous.created !== null &&
+        created - previous.created < GROUP_WINDOW_MS;
+      node.classList.toggle("is-continued", continued);
+      previous = { userId, created, day };
+    };
+    for (const id of this.ids) {
+      const entry = this.entries.get(id);
+      visit(entry.node, entry.message.user.id, entry.created);
+    }
+    for (const node of this.pending.values()) {
+      visit(node, this.me.id, new Date(Number(node.dataset.queuedAt)));
+    }
+  }
+
+  /** The line above the oldest message: "more" (a button), "loading" or "start". */
+  setMarker(state) {
+    this.marker.dataset.history = state;
+    if (state === "more") {
+      this.marker.replaceChildren(button("Load older messages", "load-older", "load-older"));
+    } else if (state === "loading") {
+      this.marker.replaceChildren(element("span", "", "Loading older messages…"));
+    } else if (this.size || this.pending.size) {
+      this.marker.replaceChildren(element("span", "", `This is the beginning of #${this.roomName}.`));
+    } else {
+      this.marker.replaceChildren(element("span", "", "No messages yet. Say hello!"));
+    }
+  }
+
+  // Scrolling ---------------------------------------------------------------
+
+  isAtBottom() {
+    const { scrollHeight, scrollTop, clientHeight } = this.list;
+    return scrollHeight - scrollTop - clientHeight < BOTTOM_SLACK_PX;
+  }
+
+  scrollToBottom() {
+    this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  /** Run `change` (which adds content above) without moving what the reader sees. */
+  keepPosition(change) {
+    const { scrollHeight, scrollTop } = this.list;
+    change();
+    this.list.scrollTop = scrollTop + (this.list.scrollHeight - scrollHeight);
+  }
+
+  // Editing -------------------------------------------------------------------
+
+  startEdit(id) {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    const existing = this.editors.get(id);
+    if (existing) {
+      existing.textarea.focus();
+      return;
+    }
+    const form = element("form", "message-editor");
+    form.dataset.id = String(id);
+    const textarea = element("textarea", "message-editor-input");
+    textarea.id = `edit-${id}`;
+    textarea.value = entry.message.body;
+    textarea.rows = rowsFor(textarea.value);
+    textarea.dataset.testid = "edit-input";
+    const label = element("label", "visually-hidden", "Edit message");
+    label.htmlFor = textarea.id;
+    const save = element("button", "button button-small button-primary", "Save");
+    save.type = "submit";
+    save.dataset.testid = "edit-save";
+    const actions = element("div", "message-editor-actions");
+    actions.append(
+      save,
+      button("Cancel", "cancel-edit", "edit-cancel"),
+      element("span", "hint", "Enter to save, Esc to cancel"),
+    );
+    form.append(label, textarea, actions);
+    const body = entry.node.querySelector(".message-body");
+    body.hidden = true;
+    body.after(form);
+    this.editors.set(id, { form, textarea, save, saving: false });
+    textarea.focus();
+    textarea.setSelectionRange(textarea.value.length, textarea.value.length);
+  }
+
+  editor(id) {
+    return this.editors.get(id);
+  }
+
+  /** The editor waiting for the server, if any (errors carry no message id). */
+  savingEditorId() {
+    for (const [id, editor] of this.editors) if (editor.saving) return id;
+    return undefined;
+  }
+
+  setEditSaving(id, saving) {
+    const editor = this.editors.get(id);
+    if (!editor) return;
+    editor.saving = saving;
+    editor.textarea.readOnly = saving;
+    editor.save.disabled = saving;
+    editor.save.textContent = saving ? "Saving…" : "Save";
+    if (!saving) editor.textarea.focus();
+  }
+
+  closeEdit(id) {
+    const editor = this.editors.get(id);
+    const entry = this.entries.get(id);
+    this.editors.delete(id);
+    if (!editor || !entry) return;
+    const hadFocus = editor.form.contains(document.activeElement);
+    editor.form.remove();
+    entry.node.querySelector(".message-body").hidden = false;
+    if (hadFocus) entry.node.querySelector('[data-action="edit"]')?.focus();
+  }
+
+  // Rendering -----------------------------------------------------------------
+
+  #insert(message) {
+    const node = this.#render(message);
+    const index = lowerBound(this.ids, message.id);
+    const nextId = this.ids[index];
+    const before =
+      nextId !== undefined
+        ? this.entries.get(nextId).node
+        : (this.pending.values().next().value ?? null);
+    this.list.insertBefore(node, before);
+    this.ids.splice(index, 0, message.id);
+    this.entries.set(message.id, { message, node, created: parseTimestamp(message.created) });
+  }
+
+  #refresh(entry, message) {
+    const { node } = entry;
+    if (entry.message.body !== message.body) {
+      node.querySelector(".message-body").textContent = message.body;
+    }
+    if (message.edited && message.edited !== entry.message.edited) {
+      node.querySelector(".message-edited")?.remove();
+      node.querySelector(".message-meta").append(this.#editedMark(message.edited));
+      node.dataset.edited = message.edited;
+    }
+    entry.message = { ...entry.message, body: message.body, edited: message.edited };
+  }
+
+  #render(message) {
+    const own = message.user.id === this.me.id;
+    const node = element("li", own ? "message is-own" : "message");
+    node.dataset.testid = "message";
+    node.dataset.id = String(message.id);
+    node.dataset.seq = String(message.seq);
+    node.dataset.userId = String(message.user.id);
+    if (message.edited) node.dataset.edited = message.edited;
+    const created = parseTimestamp(message.created);
+    node.append(this.#meta(message.user.username, created, message.edited), this.#body(message.body));
+    if (own || this.isModerator) {
+      const actions = element("div", "message-actions");
+      if (own) actions.append(button("Edit", "edit", "message-edit"));
+      actions.append(button("Delete", "delete", "message-delete"));
+      node.append(actions);
+    }
+    return node;
+  }
+
+  #meta(username, created, edited) {
+    const meta = element("div", "message-meta");
+    const author = element("span", "message-author", username);
+    author.dataset.testid = "message-author";
+    const time = element("time", "message-time", created ? formatTime(created) : "");
+    if (created) {
+      time.dateTime = created.toISOString();
+      time.title = formatFull(created);
+    }
+    meta.append(author, " ", time);
+    if (edited) meta.append(" ", this.#editedMark(edited));
+    return meta;
+  }
+
+  #body(text) {
+    const body = element("div", "message-body", text);
+    body.dataset.testid = "message-body";
+    return body;
+  }
+
+  #editedMark(edited) {
+    const mark = element("span", "message-edited", "(edited)");
+    mark.dataset.testid = "message-edited";
+    const date = parseTimestamp(edited);
+    if (date) mark.title = `Edited ${formatFull(date)}`;
+    return mark;
+  }
+
+  #separator(date) {
+    const label = formatDay(date);
+    const separator = element("li", "day-separator");
+    separator.setAttribute("role", "separator");
+    separator.setAttribute("aria-label", label);
+    separator.append(element("span", "", label));
+    return separator;
+  }
+}
