@@ -1,14 +1,26 @@
-"""Publishing to the channel layer: room frames to every process's hub, user events to sockets."""
+"""Publishing to the channel layer: room frames go to every process's hub."""
 
+import asyncio
 import logging
+from concurrent.futures import Future
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from chat import protocol
-from jabber.groups import room_group, user_group
+from jabber.groups import room_group
 
 logger = logging.getLogger(__name__)
+
+# The server's event loop, bound by the fan-out hub when it starts. Services run
+# on a worker thread; handing the publish to this loop without waiting keeps the
+# single database thread free instead of parking it until the send is done.
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def bind_loop(loop: asyncio.AbstractEventLoop) -> None:
+    global _server_loop
+    _server_loop = loop
 
 
 def room_event(room_id: int, frame: dict, *, except_user: int | None = None) -> dict:
@@ -26,14 +38,26 @@ async def publish_room(room_id: int, frame: dict, *, except_user: int | None = N
 
 
 def publish_room_sync(room_id: int, frame: dict, *, except_user: int | None = None) -> None:
+    """Publish from synchronous code (services, after commit)."""
+    loop = _server_loop
+    if loop is not None and loop.is_running() and not _on_loop(loop):
+        future = asyncio.run_coroutine_threadsafe(
+            publish_room(room_id, frame, except_user=except_user), loop
+        )
+        future.add_done_callback(_report_failure)
+        return
     async_to_sync(publish_room)(room_id, frame, except_user=except_user)
 
 
-def close_user_sockets_sync(
-    user_id: int, *, room_id: int | None = None, code: int = 4403, frame: dict | None = None
-) -> None:
-    """Close a user's sockets (in one room, or everywhere) on every server process."""
-    event: dict = {"type": "user.close", "room": room_id, "code": code}
-    if frame is not None:
-        event["text"] = protocol.encode(frame)
-    async_to_sync(get_channel_layer().group_send)(user_group(user_id), event)
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _report_failure(future: Future) -> None:
+    error = future.exception()
+    if error is not None:
+        # The message is stored; clients repair the missed broadcast by seq.
+        logger.warning("publishing to the channel layer failed: %r", error)

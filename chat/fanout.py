@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from chat import protocol
+from chat import events, protocol
 from jabber import clock
 from jabber.groups import room_group
 from presence import services as presence
@@ -45,6 +45,7 @@ class Hub:
                 # Same prefix as the consumers: channels-redis reads all of a process's
                 # channels from one list per prefix, under one lock.
                 self.channel_name = await self.layer.new_channel()
+                events.bind_loop(asyncio.get_running_loop())
                 self._reader = asyncio.create_task(self._read(), name="jabber-hub")
                 self._pruner = asyncio.create_task(self._prune(), name="jabber-prune")
         return self.channel_name
