@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import events, protocol, selectors, services
+from chat import events, protocol, selectors, services, transport
 from chat.fanout import get_hub
 from chat.models import ROOM_NAME_RE
 from chat.services import ChatError
@@ -68,6 +68,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._join_own_groups()
         hello, online, changed = await database_sync_to_async(self._open)(after)
         await self.accept()
+        transport.allow_buffering(self.base_send, 4 * settings.JABBER_SLOW_CLIENT_BUFFER)
         await self.send(text_data=hello)
         self.ready = True
         for text in self.pending:
@@ -282,10 +283,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def deliver(self, text: str) -> None:
         """Hand a room frame, already encoded, to this socket."""
-        if self.ready:
-            await self.send(text_data=text)
-        elif self.room is not None:
-            self.pending.append(text)
+        if not self.ready:
+            if self.room is not None:
+                self.pending.append(text)
+            return
+        buffered = transport.buffered_bytes(self.base_send)
+        if buffered is not None and buffered > settings.JABBER_SLOW_CLIENT_BUFFER:
+            # A client that stopped reading: cut it off instead of buffering without
+            # bound. It reconnects and resumes with ?after=, so it loses nothing.
+            logger.warning(
+                "user %s reads too slowly (%d bytes queued); dropping", self.user_id, buffered
+            )
+            self.ready = False
+            transport.abort(self.base_send)
+            return
+        await self.send(text_data=text)
 
     async def user_close(self, event: dict) -> None:
         """A ban, logout or deactivation ends this socket (event sent to user/session group)."""

@@ -1,0 +1,55 @@
+"""How much a socket's server has buffered for a client, so a reader that stalls can be cut off.
+
+ASGI has no back-pressure signal for this, so we look at the transport under
+the two servers we run on: daphne (Twisted) and uvicorn (asyncio). Elsewhere
+(the test communicator) nothing is known and nothing is done.
+"""
+
+import logging
+from collections.abc import Callable
+from functools import partial
+
+logger = logging.getLogger(__name__)
+
+
+def _transport(send: Callable) -> object | None:
+    # daphne hands the application partial(server.handle_reply, protocol).
+    if isinstance(send, partial) and send.args:
+        return getattr(send.args[0], "transport", None)
+    # uvicorn hands it the protocol's bound asgi_send.
+    owner = getattr(send, "__self__", None)
+    return getattr(owner, "transport", None)
+
+
+def buffered_bytes(send: Callable) -> int | None:
+    """Bytes written for the client but not yet taken by its TCP connection."""
+    transport = _transport(send)
+    if transport is None:
+        return None
+    size = getattr(transport, "get_write_buffer_size", None)
+    if size is not None:
+        return size()
+    try:
+        # Twisted's FileDescriptor keeps a flushed buffer and a list of pending writes.
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except AttributeError:
+        return None
+
+
+def allow_buffering(send: Callable, high_water: int) -> None:
+    """Let asyncio buffer up to high_water before a send blocks (we cut off sooner)."""
+    transport = _transport(send)
+    set_limits = getattr(transport, "set_write_buffer_limits", None)
+    if set_limits is not None:
+        set_limits(high=high_water)
+
+
+def abort(send: Callable) -> bool:
+    """Drop the TCP connection at once, discarding what is buffered; False if unknown."""
+    transport = _transport(send)
+    for name in ("abortConnection", "abort"):
+        method = getattr(transport, name, None)
+        if method is not None:
+            method()
+            return True
+    return False
