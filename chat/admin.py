@@ -26,7 +26,7 @@ class VisibilityFilter(admin.SimpleListFilter):
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "room", "user", "short_body", "created", "edited", "deleted"]
-    list_filter = [VisibilityFilter, "room", "created"]
+    list_filter = [VisibilityFilter, "room", ("user", admin.RelatedOnlyFieldListFilter), "created"]
     search_fields = ["body", "user__username", "room__name"]
     date_hierarchy = "created"
     list_select_related = ["room", "user"]
