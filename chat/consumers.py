@@ -68,7 +68,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._join_own_groups()
         hello, online, changed = await database_sync_to_async(self._open)(after)
         await self.accept()
-        transport.allow_buffering(self.base_send, 4 * settings.JABBER_SLOW_CLIENT_BUFFER)
+        self.raw_send = transport.unwrap(self.base_send)
+        transport.allow_buffering(self.raw_send, 4 * settings.JABBER_SLOW_CLIENT_BUFFER)
         await self.send(text_data=hello)
         self.ready = True
         for text in self.pending:
@@ -287,7 +288,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if self.room is not None:
                 self.pending.append(text)
             return
-        buffered = transport.buffered_bytes(self.base_send)
+        buffered = transport.buffered_bytes(self.raw_send)
         if buffered is not None and buffered > settings.JABBER_SLOW_CLIENT_BUFFER:
             # A client that stopped reading: cut it off instead of buffering without
             # bound. It reconnects and resumes with ?after=, so it loses nothing.
@@ -295,9 +296,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "user %s reads too slowly (%d bytes queued); dropping", self.user_id, buffered
             )
             self.ready = False
-            transport.abort(self.base_send)
+            transport.abort(self.raw_send)
             return
-        await self.send(text_data=text)
+        await self.raw_send({"type": "websocket.send", "text": text})
 
     async def user_close(self, event: dict) -> None:
         """A ban, logout or deactivation ends this socket (event sent to user/session group)."""

@@ -12,7 +12,22 @@ from functools import partial
 logger = logging.getLogger(__name__)
 
 
+def unwrap(send: Callable) -> Callable:
+    """The server's own send, under Channels' session middleware wrappers.
+
+    The wrappers only act on HTTP responses and the accept; skipping them for
+    plain frames saves work on every delivery.
+    """
+    for _ in range(8):
+        inner = getattr(getattr(send, "__self__", None), "real_send", None)
+        if inner is None:
+            break
+        send = inner
+    return send
+
+
 def _transport(send: Callable) -> object | None:
+    send = unwrap(send)
     # daphne hands the application partial(server.handle_reply, protocol).
     if isinstance(send, partial) and send.args:
         return getattr(send.args[0], "transport", None)
