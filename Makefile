@@ -22,12 +22,16 @@ run: migrate
 
 # Embedded defaults: SQLite and the in-memory channel layer (plus the real
 # servers, Redis and browser tests that start their own components).
-test: setup
+test: setup node_modules/.package-lock.json
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The same suite on PostgreSQL + Redis, both started for the run and stopped after.
-test-prod: setup
+test-prod: setup node_modules/.package-lock.json
 	$(PY) -m jabber.testing.with_services -- $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# axe-core for the accessibility checks of the browser tests (package.json).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
 
 test-all: test test-prod
 

@@ -42,8 +42,12 @@ def fake_clock(monkeypatch) -> FakeClock:
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache_and_layer() -> Iterator[None]:
+def fresh_cache_and_layer(request) -> Iterator[None]:
     """Rate buckets, typing stamps and channel-layer groups never leak between tests."""
+    if "browser" in request.fixturenames:
+        # Browser tests talk to a server process; Playwright's loop owns this thread.
+        yield
+        return
     cache.clear()
     layer = get_channel_layer()
     if hasattr(layer, "flush"):

@@ -23,6 +23,17 @@ function button(label, action, testid, className = "button button-small") {
   return node;
 }
 
+/**
+ * An avatar tile with the user's initial. The letter comes from CSS (attr(data-initial)),
+ * so it stays out of the text of the message or list item; screen readers skip it.
+ */
+export function avatar(user, className = "avatar") {
+  const node = element("span", `${className} avatar-${String(user.id).slice(-1)}`);
+  node.dataset.initial = ([...user.username][0] ?? "?").toUpperCase();
+  node.setAttribute("aria-hidden", "true");
+  return node;
+}
+
 /** Rows for a textarea holding `text`: one per line, within bounds. */
 export function rowsFor(text, max = MAX_EDITOR_ROWS) {
   return Math.min(max, Math.max(1, text.split("\n").length));
@@ -134,7 +145,7 @@ export class MessageView {
     node.dataset.queuedAt = String(item.queuedAt);
     const meta = this.#meta(this.me.username, new Date(item.queuedAt), null);
     meta.append(" ", element("span", "pending-status", "sending…"));
-    node.append(meta, this.#body(item.body));
+    node.append(avatar(this.me), meta, this.#body(item.body));
     this.list.append(node);
     this.pending.set(item.clientId, node);
     this.decorate();
@@ -153,14 +164,24 @@ export class MessageView {
     this.decorate();
   }
 
-  /** Day separators and author grouping, recomputed after every change. */
+  /**
+   * Day separators and author grouping, recomputed after every change. A separator
+   * already in place stays, so the live region does not announce it again.
+   */
   decorate() {
-    for (const separator of this.list.querySelectorAll("li.day-separator")) separator.remove();
+    const kept = new Set();
     let previous = null;
     const visit = (node, userId, created) => {
       const day = created ? dayKey(created) : previous?.day;
       const newDay = Boolean(created) && day !== previous?.day;
-      if (newDay) this.list.insertBefore(this.#separator(created), node);
+      if (newDay) {
+        const before = node.previousElementSibling;
+        if (before?.classList.contains("day-separator") && before.dataset.day === day) {
+          kept.add(before);
+        } else {
+          kept.add(this.list.insertBefore(this.#separator(created, day), node));
+        }
+      }
       const continued =
         previous !== null &&
         !newDay &&
@@ -177,6 +198,9 @@ export class MessageView {
     }
     for (const node of this.pending.values()) {
       visit(node, this.me.id, new Date(Number(node.dataset.queuedAt)));
+    }
+    for (const separator of this.list.querySelectorAll("li.day-separator")) {
+      if (!kept.has(separator)) separator.remove();
     }
   }
 
@@ -317,7 +341,11 @@ export class MessageView {
     node.dataset.userId = String(message.user.id);
     if (message.edited) node.dataset.edited = message.edited;
     const created = parseTimestamp(message.created);
-    node.append(this.#meta(message.user.username, created, message.edited), this.#body(message.body));
+    node.append(
+      avatar(message.user),
+      this.#meta(message.user.username, created, message.edited),
+      this.#body(message.body),
+    );
     if (own || this.isModerator) {
       const actions = element("div", "message-actions");
       if (own) actions.append(button("Edit", "edit", "message-edit"));
@@ -355,12 +383,11 @@ export class MessageView {
     return mark;
   }
 
-  #separator(date) {
-    const label = formatDay(date);
+  #separator(date, day) {
+    // A plain list item: role="separator" is not allowed as a child of a list.
     const separator = element("li", "day-separator");
-    separator.setAttribute("role", "separator");
-    separator.setAttribute("aria-label", label);
-    separator.append(element("span", "", label));
+    separator.dataset.day = day;
+    separator.append(element("span", "", formatDay(date)));
     return separator;
   }
 }

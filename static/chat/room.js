@@ -2,7 +2,7 @@
 // <script type="application/json" id="jabber-config"> the server renders.
 //
 // Stable hooks for end-to-end tests (data-testid):
-//   messages          the message list (<ol role="log">, also the scroller)
+//   messages          the message list (<ol>, inside a role="log" live region; also the scroller)
 //   message           each message <li>; data-id, data-seq, data-user-id, and
 //                     data-pending="true" + data-client-id while not yet echoed
 //   message-author    its author;  message-body  its text;  message-edited  "(edited)"
@@ -19,7 +19,7 @@
 //   error             the error line (hidden when there is none)
 //   banned-notice     shown when the server bans this user from the room
 import { Connection } from "./connection.js";
-import { MessageView, element, rowsFor } from "./messages.js";
+import { MessageView, avatar, element, rowsFor } from "./messages.js";
 import { Outbox } from "./outbox.js";
 import { SequenceTracker } from "./sequence.js";
 
@@ -166,6 +166,7 @@ const handlers = {
     const stick = view.isAtBottom();
     view.remove(frame.id);
     if (frame.client_id) resolvePending(frame.client_id);
+    refreshMarker();
     if (stick) view.scrollToBottom();
   },
 
@@ -183,6 +184,7 @@ function receiveLive(message) {
   const stick = view.isAtBottom();
   const ownEcho = resolveEchoes([message]);
   const added = view.merge([message]);
+  if (added.length) refreshMarker(); // "No messages yet" no longer holds
   hideTyper(message.user.id);
   if (tracker.see(message.seq, message.id)) scheduleRepair();
   if (stick || ownEcho) view.scrollToBottom();
@@ -419,7 +421,8 @@ function showOnline(online) {
   );
   ui.onlineList.replaceChildren(
     ...people.map((person) => {
-      const item = element("li", person.id === me.id ? "is-self" : "", person.username);
+      const item = element("li", person.id === me.id ? "is-self" : "");
+      item.append(avatar(person, "avatar avatar-small"), person.username);
       item.dataset.testid = "online-user";
       item.dataset.userId = String(person.id);
       return item;
@@ -463,9 +466,19 @@ const STATE_TEXT = {
 };
 
 function showState(state, { seconds } = {}) {
+  const changed = ui.state.dataset.state !== state;
   ui.state.dataset.state = state;
-  ui.state.textContent =
-    state === "reconnecting" ? `Reconnecting in ${seconds} s…` : STATE_TEXT[state];
+  if (state === "reconnecting") {
+    // The state is a live region: announce "Reconnecting" once, not every tick of the countdown.
+    if (changed || !ui.state.querySelector(".countdown")) {
+      const countdown = element("span", "countdown");
+      countdown.setAttribute("aria-hidden", "true");
+      ui.state.replaceChildren("Reconnecting", countdown);
+    }
+    ui.state.querySelector(".countdown").textContent = ` in ${seconds} s…`;
+  } else if (changed || ui.state.textContent !== STATE_TEXT[state]) {
+    ui.state.textContent = STATE_TEXT[state];
+  }
   ui.reconnect.hidden = !(state === "reconnecting" || state === "offline");
   if (state === "banned") showBannedNotice();
   if (state === "ended") {
@@ -542,9 +555,23 @@ function messageIdOf(node) {
   return Number(node.closest("li.message")?.dataset.id);
 }
 
+// Touch screens have no hover: a tap on a message shows its actions (see jabber.css).
+const noHover = window.matchMedia("(hover: none)");
+function selectMessage(node) {
+  for (const selected of ui.list.querySelectorAll("li.message.is-selected")) {
+    if (selected !== node) selected.classList.remove("is-selected");
+  }
+  if (node && noHover.matches && node.querySelector(".message-actions")) {
+    if (node.classList.toggle("is-selected")) node.scrollIntoView({ block: "nearest" });
+  }
+}
+
 ui.list.addEventListener("click", (event) => {
   const target = event.target.closest("button[data-action]");
-  if (!target) return;
+  if (!target) {
+    if (!event.target.closest(".message-editor")) selectMessage(event.target.closest("li.message"));
+    return;
+  }
   const action = target.dataset.action;
   if (action === "load-older") {
     loadOlder();
