@@ -5,17 +5,12 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.factories import PASSWORD
 from jabber.testing.unit import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 db = database_sync_to_async
-
-
-@pytest.fixture
-async def ann():
-    return await db(UserFactory)(username="ann")
 
 
 async def logged_in_client(user) -> tuple[Client, str]:

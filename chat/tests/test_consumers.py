@@ -3,7 +3,6 @@
 import pytest
 from channels.db import database_sync_to_async
 
-from accounts.tests.factories import UserFactory
 from chat.models import Message, Room
 from chat.tests.factories import MessageFactory, RoomFactory
 from jabber.testing.unit import open_socket
@@ -11,16 +10,6 @@ from jabber.testing.unit import open_socket
 pytestmark = pytest.mark.django_db(transaction=True)
 
 db = database_sync_to_async
-
-
-@pytest.fixture
-async def ann():
-    return await db(UserFactory)(username="ann")
-
-
-@pytest.fixture
-async def bob():
-    return await db(UserFactory)(username="bob")
 
 
 async def stored_count() -> int:

@@ -72,11 +72,6 @@ def raw_frame(kind: str, field: str, others: dict, value_json: str) -> str:
     return f'{body}, "{field}": {value_json}}}' if field != "type" else f'{{"type": {value_json}}}'
 
 
-@pytest.fixture
-async def ann():
-    return await db(UserFactory)(username="ann")
-
-
 @pytest.mark.parametrize(("kind", "field", "others", "name"), CASES)
 async def test_every_field_with_every_wrong_type_gets_an_error(ann, kind, field, others, name):
     room = await db(RoomFactory)(name="lobby")

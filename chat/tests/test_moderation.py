@@ -20,26 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 db = database_sync_to_async
 
 
-@pytest.fixture
-async def ann():
-    return await db(UserFactory)(username="ann")
-
-
-@pytest.fixture
-async def bob():
-    return await db(UserFactory)(username="bob")
-
-
-@pytest.fixture
-async def mod():
-    return await db(ModeratorFactory)(username="mod")
-
-
-@pytest.fixture
-async def lobby():
-    return await db(RoomFactory)(name="lobby")
-
-
 async def admin_client(user) -> Client:
     client = Client()
     await sync_to_async(client.force_login)(user)

@@ -18,16 +18,6 @@ def users(*names):
     return [{"id": user.id, "username": user.username} for user in names]
 
 
-@pytest.fixture
-async def ann():
-    return await db(UserFactory)(username="ann")
-
-
-@pytest.fixture
-async def bob():
-    return await db(UserFactory)(username="bob")
-
-
 async def test_join_and_leave_send_presence_to_the_room(ann, bob):
     a, hello = await open_socket(ann, "lobby")
     assert hello["online"] == users(ann)

@@ -15,11 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ann():
-    return UserFactory(username="ann")
-
-
-@pytest.fixture
 def client(ann) -> Client:
     client = Client()
     client.force_login(ann)
