@@ -13,7 +13,7 @@ from chat.fanout import get_hub
 from chat.models import ROOM_NAME_RE
 from chat.services import ChatError
 from jabber import clock
-from jabber.groups import session_group, user_group
+from jabber.groups import room_group, session_group, user_group
 from presence import services as presence
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,8 @@ CLOSE_RATE_LIMITED = 4429
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    # No channel per socket: the process's hub subscribes for all of them.
+    channel_layer_alias = None
     room = None
 
     # Connection lifecycle -----------------------------------------------------
@@ -60,17 +62,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.ready = False
         self.pending: list[str] = []
         self.last_touch = clock.now()
-        self.last_rejoin = clock.now()
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
         self.hub = get_hub()
+        self.key = await self.hub.new_key()
         # Subscribe before reading the scrollback so nothing falls between the two.
-        await self.hub.join(self.room.id, self.channel_name, self)
-        await self._join_own_groups()
-        hello, online, changed = await database_sync_to_async(self._open)(after)
+        await self.hub.join(self.key, self, self._groups())
+        frames, online, changed = await database_sync_to_async(self._open)(after)
         await self.accept()
         self.raw_send = transport.unwrap(self.base_send)
         transport.allow_buffering(self.raw_send, 4 * settings.JABBER_SLOW_CLIENT_BUFFER)
-        await self.send(text_data=hello)
+        for text in frames:
+            await self.send(text_data=text)
         self.ready = True
         for text in self.pending:
             await self.send(text_data=text)
@@ -86,10 +88,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         timer = getattr(self, "session_timer", None)
         if timer is not None:
             timer.cancel()
-        await self.hub.leave(self.room.id, self.channel_name)
-        for group in self._own_groups():
-            await self.channel_layer.group_discard(group, self.channel_name)
-        change = await database_sync_to_async(presence.leave)(self.channel_name)
+        try:
+            change = await database_sync_to_async(presence.leave)(self.key)
+        finally:
+            await self.hub.leave(self.key, self._groups())
         if change is not None and change.changed:
             await self._publish_presence(self.room.id)
 
@@ -103,9 +105,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return False
         return int(value)
 
-    def _open(self, after: int | None) -> tuple[str, list[dict], bool]:
+    def _open(self, after: int | None) -> tuple[list[str], list[dict], bool]:
+        """Register presence and build the hello (and, for a huge replay, its sequels)."""
         change = presence.join(
-            channel_name=self.channel_name,
+            channel_name=self.key,
             user_id=self.user_id,
             room_id=self.room.id,
             hub_channel=self.hub.channel_name,
@@ -121,25 +124,28 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 else (selectors.messages_before(self.room, after + 1, 1)[1])
             )
         online = presence.online(self.room.id)
+        chunks = protocol.split_to_fit([protocol.message_payload(m) for m in messages])
         hello = protocol.hello_frame(
             room=self.room.name,
             you=protocol.user_payload(self.user),
             online=online,
-            messages=[protocol.message_payload(message) for message in messages],
+            messages=chunks[0],
             has_more=has_more,
             gap=gap,
         )
-        return protocol.encode(hello), online, change.changed
+        # A replay too big for one frame continues as history frames, oldest first.
+        sequels = [
+            protocol.history_frame(chunk, has_more=index < len(chunks) - 1)
+            for index, chunk in enumerate(chunks[1:], start=2)
+        ]
+        return [protocol.encode(frame) for frame in [hello, *sequels]], online, change.changed
 
-    def _own_groups(self) -> list[str]:
-        groups = [user_group(self.user_id)]
+    def _groups(self) -> list[str]:
+        """The room, and this person and session for bans and logouts."""
+        groups = [room_group(self.room.id), user_group(self.user_id)]
         if self.session_key:
             groups.append(session_group(self.session_key))
         return groups
-
-    async def _join_own_groups(self) -> None:
-        for group in self._own_groups():
-            await self.channel_layer.group_add(group, self.channel_name)
 
     def _schedule_session_end(self) -> None:
         session = self.scope.get("session")
@@ -212,8 +218,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             query = selectors.messages_before
             args = (self.room, command.before, command.limit)
         messages, has_more = await database_sync_to_async(query)(*args)
-        payloads = [protocol.message_payload(message) for message in messages]
-        await self.send_frame(protocol.history_frame(payloads, has_more))
+        chunks = protocol.split_to_fit([protocol.message_payload(m) for m in messages])
+        if len(chunks) > 1:
+            # Too big for one frame: answer with the part nearest the cursor.
+            chunks = [chunks[0]] if command.after is not None else [chunks[-1]]
+            has_more = True
+        await self.send_frame(protocol.history_frame(chunks[0], has_more))
 
     async def on_typing(self, command: protocol.TypingCommand) -> None:
         relay = await database_sync_to_async(presence.should_relay_typing)(
@@ -225,12 +235,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_ping(self, command: protocol.PingCommand) -> None:
         seq, rejoined, changed = await database_sync_to_async(self._heartbeat)()
-        now = clock.now()
-        if rejoined or now - self.last_rejoin > settings.JABBER_GROUP_REJOIN_INTERVAL:
-            # Group memberships expire, and vanish when Redis restarts empty.
-            self.last_rejoin = now
-            await self._join_own_groups()
-            await self.hub.refresh(self.room.id, force=rejoined)
+        # Group memberships expire, and vanish when Redis restarts empty.
+        await self.hub.refresh(force=rejoined)
         if changed:
             await self._publish_presence(self.room.id)
         await self.send_frame(protocol.pong_frame(seq))
@@ -265,10 +271,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Refresh last-seen at most once per interval: pings must not become a write storm.
         if now - self.last_touch >= settings.JABBER_PRESENCE_TOUCH_INTERVAL:
             self.last_touch = now
-            if not presence.touch(self.channel_name):
+            if not presence.touch(self.key):
                 # Pruned while silent (a suspended laptop): come back online.
                 change = presence.join(
-                    channel_name=self.channel_name,
+                    channel_name=self.key,
                     user_id=self.user_id,
                     room_id=self.room.id,
                     hub_channel=self.hub.channel_name,
@@ -301,7 +307,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.raw_send({"type": "websocket.send", "text": text})
 
     async def user_close(self, event: dict) -> None:
-        """A ban, logout or deactivation ends this socket (event sent to user/session group)."""
+        """A ban, logout or deactivation ends this socket (handed over by the hub)."""
         if event.get("room") not in (None, getattr(self.room, "id", None)):
             return
         if event.get("text"):

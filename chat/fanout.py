@@ -1,10 +1,15 @@
-"""Per-process fan-out: one channel-layer subscription per room, frames handed to local sockets.
+"""Per-process fan-out: the hub holds every channel-layer subscription of its process.
 
 A room's broadcast costs one channel-layer message per server process, not one
-per socket; the hub then passes the already-encoded text to each local socket.
+per socket; the hub passes the already-encoded text to each local socket. Events
+aimed at a user or a login session (a ban, a logout) reach the hub the same way
+and are handed to that person's local sockets. Sockets have no channel of their
+own, so a channel-layer outage is met in one place: the hub retries, then
+subscribes again to everything its sockets need.
 """
 
 import asyncio
+import itertools
 import logging
 import weakref
 from typing import Protocol
@@ -26,6 +31,8 @@ class Member(Protocol):
 
     async def deliver(self, text: str) -> None: ...
 
+    async def user_close(self, event: dict) -> None: ...
+
 
 class Hub:
     """The fan-out hub of one event loop (one server process)."""
@@ -33,8 +40,10 @@ class Hub:
     def __init__(self) -> None:
         self.layer = get_channel_layer()
         self.channel_name: str | None = None
-        self.rooms: dict[int, dict[str, Member]] = {}
-        self.joined_at: dict[int, float] = {}
+        # group name -> {socket key: member}; room groups and user/session groups alike.
+        self.groups: dict[str, dict[str, Member]] = {}
+        self.refreshed_at = 0.0
+        self._keys = itertools.count(1)
         self._reader: asyncio.Task | None = None
         self._pruner: asyncio.Task | None = None
         self._starting = asyncio.Lock()
@@ -42,58 +51,70 @@ class Hub:
     async def start(self) -> str:
         async with self._starting:
             if self.channel_name is None:
-                # Same prefix as the consumers: channels-redis reads all of a process's
-                # channels from one list per prefix, under one lock.
+                # Same prefix as any consumer: channels-redis reads all of a
+                # process's channels from one list per prefix, under one lock.
                 self.channel_name = await self.layer.new_channel()
+                self.refreshed_at = clock.now()
                 events.bind_loop(asyncio.get_running_loop())
                 self._reader = asyncio.create_task(self._read(), name="jabber-hub")
                 self._pruner = asyncio.create_task(self._prune(), name="jabber-prune")
         return self.channel_name
 
-    async def join(self, room_id: int, key: str, member: Member) -> None:
+    async def new_key(self) -> str:
+        """A name for a new socket, unique across processes (presence keys on it)."""
+        return f"{await self.start()}#{next(self._keys)}"
+
+    async def join(self, key: str, member: Member, groups: list[str]) -> None:
+        """Subscribe a socket to groups; the first local member subscribes the hub."""
         await self.start()
-        members = self.rooms.setdefault(room_id, {})
-        first = not members
-        members[key] = member
-        if first:
-            await self._subscribe(room_id)
+        for group in groups:
+            members = self.groups.setdefault(group, {})
+            if not members:
+                await self.layer.group_add(group, self.channel_name)
+            members[key] = member
 
-    async def leave(self, room_id: int, key: str) -> None:
-        members = self.rooms.get(room_id)
-        if not members or members.pop(key, None) is None:
-            return
-        if not members:
-            del self.rooms[room_id]
-            self.joined_at.pop(room_id, None)
-            await self.layer.group_discard(room_group(room_id), self.channel_name)
+    async def leave(self, key: str, groups: list[str]) -> None:
+        for group in groups:
+            members = self.groups.get(group)
+            if not members or members.pop(key, None) is None:
+                continue
+            if not members:
+                del self.groups[group]
+                try:
+                    await self.layer.group_discard(group, self.channel_name)
+                except Exception as error:
+                    logger.warning("hub: leaving %s failed: %r", group, error)
 
-    async def refresh(self, room_id: int, *, force: bool = False) -> None:
-        """Re-join the room's group if it is time (called on client heartbeats)."""
-        if room_id not in self.rooms:
-            return
-        # Redis forgets groups when it restarts empty and expires memberships
-        # after group_expiry, so the hub re-joins every so often.
-        interval = settings.JABBER_GROUP_REJOIN_INTERVAL
-        if force or clock.now() - self.joined_at.get(room_id, 0) > interval:
-            await self._subscribe(room_id)
+    async def refresh(self, *, force: bool = False) -> None:
+        """Re-join every group if it is time (called on client heartbeats).
 
-    async def _subscribe(self, room_id: int) -> None:
-        self.joined_at[room_id] = clock.now()
-        await self.layer.group_add(room_group(room_id), self.channel_name)
+        Redis forgets groups when it restarts empty, and expires memberships
+        after group_expiry.
+        """
+        if force or clock.now() - self.refreshed_at > settings.JABBER_GROUP_REJOIN_INTERVAL:
+            self.refreshed_at = clock.now()
+            for group in list(self.groups):
+                await self.layer.group_add(group, self.channel_name)
 
     async def _read(self) -> None:
         backoff = 0.1
         while True:
             try:
                 event = await self.layer.receive(self.channel_name)
-                backoff = 0.1
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                # The layer is down (Redis restarting): keep the process alive, retry.
+                # The layer is down (Redis restarting): keep every socket open and
+                # subscribe again once it answers; clients repair the gap by seq.
                 logger.warning("hub: channel layer receive failed: %r", error)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+                try:
+                    await self.refresh(force=True)
+                except Exception:
+                    continue
+                logger.info("hub: channel layer is back; subscriptions restored")
+                backoff = 0.1
                 continue
             try:
                 await self.dispatch(event)
@@ -112,20 +133,32 @@ class Hub:
                 logger.warning("hub: pruning presence failed: %r", error)
 
     async def dispatch(self, event: dict) -> None:
-        if event.get("type") == "room.frame":
-            members = self.rooms.get(event["room"])
+        kind = event.get("type")
+        if kind == "room.frame":
+            members = self.groups.get(room_group(event["room"]))
             if not members:
                 return
             text = event["text"]
             skip = event.get("except_user")
             for member in list(members.values()):
-                if skip is not None and member.user_id == skip:
-                    continue
-                await member.deliver(text)
-        elif event.get("type") == "presence.changed":
+                if skip is None or member.user_id != skip:
+                    try:
+                        await member.deliver(text)
+                    except Exception as error:
+                        # One socket closing under us must not cost the others the frame.
+                        logger.info("hub: delivery to user %s failed: %r", member.user_id, error)
+        elif kind == "user.close":
+            for member in list(self.groups.get(event.get("group"), {}).values()):
+                try:
+                    await member.user_close(event)
+                except Exception as error:
+                    logger.info(
+                        "hub: closing a socket of user %s failed: %r", member.user_id, error
+                    )
+        elif kind == "presence.changed":
             # Sent by processes that only know the list changed (prune_presence).
             room_id = event["room"]
-            if room_id in self.rooms:
+            if room_group(room_id) in self.groups:
                 online = await database_sync_to_async(presence.online)(room_id)
                 text = protocol.encode(protocol.presence_frame(online))
                 await self.dispatch({"type": "room.frame", "room": room_id, "text": text})

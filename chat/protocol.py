@@ -188,6 +188,24 @@ def message_payload(message: Any) -> dict:
     }
 
 
+# daphne will not send a frame over 1 MiB; big replays are split below this.
+FRAME_BUDGET = 900 * 1024
+
+
+def split_to_fit(payloads: list[dict], budget: int = FRAME_BUDGET) -> list[list[dict]]:
+    """Cut a list of MESSAGE payloads, in order, into runs that each encode within budget."""
+    chunks: list[list[dict]] = [[]]
+    size = 0
+    for payload in payloads:
+        length = len(encode(payload).encode("utf-8")) + 1
+        if chunks[-1] and size + length > budget:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(payload)
+        size += length
+    return chunks
+
+
 def hello_frame(
     *,
     room: str,

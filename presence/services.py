@@ -119,12 +119,10 @@ def prune_stale(timeout: float | None = None) -> tuple[list[PrunedConnection], s
     return pruned, changed
 
 
-def live_hub_channels(room_id: int) -> set[str]:
-    """Hub channels that still serve at least one live socket in the room."""
+def live_hub_channels() -> set[str]:
+    """Hub channels that still serve at least one live socket, on any process."""
     return set(
-        Connection.objects.filter(room_id=room_id)
-        .exclude(hub_channel="")
-        .values_list("hub_channel", flat=True)
+        Connection.objects.exclude(hub_channel="").values_list("hub_channel", flat=True).distinct()
     )
 
 
@@ -140,16 +138,18 @@ def should_relay_typing(user_id: int, room_id: int) -> bool:
 
 
 async def prune_and_notify(timeout: float | None = None) -> int:
-    """Prune stale sockets, take them out of their groups, and tell changed rooms."""
+    """Prune stale sockets, unsubscribe dead processes' hubs, and tell changed rooms."""
     pruned, changed = await database_sync_to_async(prune_stale)(timeout)
+    if not pruned:
+        return 0
     layer = get_channel_layer()
+    # A hub with no live socket left belongs to a dead process (kill -9): without
+    # this the layer would keep queueing frames for it until the groups expire.
+    dead_hubs = {c.hub_channel for c in pruned} - await database_sync_to_async(live_hub_channels)()
     for connection in pruned:
-        await layer.group_discard(user_group(connection.user_id), connection.channel_name)
-    for room_id in {connection.room_id for connection in pruned}:
-        live = await database_sync_to_async(live_hub_channels)(room_id)
-        dead_hubs = {c.hub_channel for c in pruned if c.room_id == room_id and c.hub_channel}
-        for hub_channel in dead_hubs - live:
-            await layer.group_discard(room_group(room_id), hub_channel)
+        if connection.hub_channel in dead_hubs and connection.hub_channel:
+            await layer.group_discard(room_group(connection.room_id), connection.hub_channel)
+            await layer.group_discard(user_group(connection.user_id), connection.hub_channel)
     for room_id in changed:
         # Every process's hub turns this into a presence frame for its sockets.
         await layer.group_send(room_group(room_id), {"type": "presence.changed", "room": room_id})

@@ -1,0 +1,95 @@
+"""The per-process hub: every local socket gets every frame once, in order; leavers get none."""
+
+import pytest
+
+from chat import protocol
+from chat.fanout import Hub
+from jabber.groups import room_group, user_group
+
+
+class Recorder:
+    def __init__(self, user_id: int, fail: bool = False) -> None:
+        self.user_id = user_id
+        self.fail = fail
+        self.frames: list[str] = []
+        self.closes: list[dict] = []
+
+    async def deliver(self, text: str) -> None:
+        if self.fail:
+            raise ConnectionError("socket went away")
+        self.frames.append(text)
+
+    async def user_close(self, event: dict) -> None:
+        self.closes.append(event)
+
+
+def frame(room_id: int, seq: int) -> dict:
+    return {"type": "room.frame", "room": room_id, "text": f'{{"seq":{seq}}}'}
+
+
+@pytest.fixture
+async def hub():
+    hub = Hub()
+    await hub.start()
+    yield hub
+    await hub.stop()
+
+
+async def test_every_local_socket_gets_every_frame_once_in_order(hub):
+    members = [Recorder(user_id) for user_id in range(5)]
+    for index, member in enumerate(members):
+        await hub.join(f"k{index}", member, [room_group(7)])
+    for seq in range(1, 21):
+        await hub.dispatch(frame(7, seq))
+    expected = [f'{{"seq":{seq}}}' for seq in range(1, 21)]
+    assert all(member.frames == expected for member in members)
+
+
+async def test_a_socket_that_leaves_stops_receiving(hub):
+    stays, leaves = Recorder(1), Recorder(2)
+    await hub.join("a", stays, [room_group(7)])
+    await hub.join("b", leaves, [room_group(7)])
+    await hub.dispatch(frame(7, 1))
+    await hub.leave("b", [room_group(7)])
+    await hub.dispatch(frame(7, 2))
+    assert len(stays.frames) == 2 and len(leaves.frames) == 1
+
+
+async def test_frames_stay_in_their_room(hub):
+    here, there = Recorder(1), Recorder(2)
+    await hub.join("a", here, [room_group(7)])
+    await hub.join("b", there, [room_group(8)])
+    await hub.dispatch(frame(7, 1))
+    assert here.frames and not there.frames
+
+
+async def test_one_failing_socket_does_not_cost_the_others_the_frame(hub):
+    broken, fine = Recorder(1, fail=True), Recorder(2)
+    await hub.join("a", broken, [room_group(7)])
+    await hub.join("b", fine, [room_group(7)])
+    await hub.dispatch(frame(7, 1))
+    assert fine.frames == ['{"seq":1}']
+
+
+async def test_except_user_skips_that_persons_sockets(hub):
+    ann, bob = Recorder(1), Recorder(2)
+    await hub.join("a", ann, [room_group(7)])
+    await hub.join("b", bob, [room_group(7)])
+    await hub.dispatch({**frame(7, 1), "except_user": 1})
+    assert not ann.frames and bob.frames
+
+
+async def test_user_events_reach_only_that_users_sockets(hub):
+    ann, bob = Recorder(1), Recorder(2)
+    await hub.join("a", ann, [room_group(7), user_group(1)])
+    await hub.join("b", bob, [room_group(7), user_group(2)])
+    await hub.dispatch({"type": "user.close", "group": user_group(1), "room": None, "code": 4403})
+    assert len(ann.closes) == 1 and not bob.closes
+
+
+def test_split_to_fit_keeps_order_and_budget():
+    payloads = [{"id": n, "body": "x" * 100} for n in range(50)]
+    chunks = protocol.split_to_fit(payloads, budget=1000)
+    assert [p for chunk in chunks for p in chunk] == payloads
+    assert all(len(protocol.encode(chunk).encode()) <= 1000 for chunk in chunks)
+    assert protocol.split_to_fit([]) == [[]]
