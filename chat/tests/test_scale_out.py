@@ -545,12 +545,6 @@ def test_redis_restart_loses_no_stored_message_and_shows_none_twice(
     run_async(outage(), timeout=120)
 
 
-@pytest.mark.xfail(
-    reason="sockets whose consumer died with Redis stay in Hub.rooms, so the reconnected"
-    " socket's hub.join does not re-subscribe the room group; broadcasts resume only at"
-    " a heartbeat after JABBER_GROUP_REJOIN_INTERVAL (20 s)",
-    strict=True,
-)
 def test_sockets_reconnected_after_a_redis_restart_receive_broadcasts_at_once(
     start_server, shared_env, redis_server
 ):
@@ -894,11 +888,6 @@ def test_a_client_that_stops_reading_is_dropped_and_stalls_nobody(start_server, 
     run_async(flood_the_room(), timeout=240)
 
 
-@pytest.mark.xfail(
-    reason="daphne refuses to send a frame over 1 MiB (autobahn maxMessagePayloadSize),"
-    " so a hello replaying a few hundred long messages ends the socket with 1011",
-    strict=True,
-)
 def test_a_resume_replays_hundreds_of_long_messages_on_daphne(start_server, shared_env):
     env = {**shared_env, **GENEROUS_LIMITS}
     server = start_server(env)
@@ -914,7 +903,9 @@ def test_a_resume_replays_hundreds_of_long_messages_on_daphne(start_server, shar
             for number in range(1, missed + 1):
                 await b.send_and_confirm(body, f"b-{number}")
             hello = await a.open(server)
-            assert len(hello["messages"]) == missed and not hello.get("gap")
+            # daphne sends at most 1 MiB per frame: the replay continues as history.
+            assert 0 < len(hello["messages"]) < missed and not hello.get("gap")
+            await a.read_until(lambda frame: frame.get("type") == "history", 10)
             assert a.seqs() == list(range(1, missed + 2))
 
     run_async(away_then_back(), timeout=120)

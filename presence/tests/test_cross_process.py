@@ -186,11 +186,6 @@ def test_users_of_a_killed_process_drop_out_of_presence_within_the_window(start_
     assert open_sockets(env, bob) == 0
 
 
-@pytest.mark.xfail(
-    reason="a socket whose consumer dies with the channel layer (Redis down -> 1011) never"
-    " runs disconnect(), so its presence row stays until pruned (60 s by default)",
-    strict=True,
-)
 def test_after_a_redis_restart_closing_the_last_tab_still_removes_the_user(
     start_server, shared_env, redis_server
 ):
