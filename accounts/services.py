@@ -3,7 +3,7 @@
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from jabber.groups import session_group, user_group
+from jabber.groups import control_group, session_group, user_group
 
 # Close codes in the 4000 range mirror HTTP: 4401 needs login again, 4403 forbidden.
 CLOSE_SESSION_ENDED = 4401
@@ -27,4 +27,6 @@ def close_sockets(
     event: dict = {"type": "user.close", "group": group, "room": room_id, "code": code}
     if text is not None:
         event["text"] = text
-    async_to_sync(get_channel_layer().group_send)(group, event)
+    # Rare events: every hub hears them and hands them to its sockets in that group,
+    # which keeps the channel layer free of one group per user and per session.
+    async_to_sync(get_channel_layer().group_send)(control_group(), event)

@@ -42,6 +42,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.user = user
         self.user_id = user.id
+        self.hub = get_hub()
+        async with self.hub.admission:
+            await self._admit_and_open(name, after)
+
+    async def _admit_and_open(self, name: str, after: int | None) -> None:
+        """Refuse, report a ban, or join the room and send hello."""
+        user = self.user
         try:
             admission = await database_sync_to_async(services.admit)(user, name)
         except ChatError as error:
@@ -63,7 +70,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.pending: list[str] = []
         self.last_touch = clock.now()
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
-        self.hub = get_hub()
         self.key = await self.hub.new_key()
         # Subscribe before reading the scrollback so nothing falls between the two.
         await self.hub.join(self.key, self, self._groups())

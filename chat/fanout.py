@@ -2,8 +2,8 @@
 
 A room's broadcast costs one channel-layer message per server process, not one
 per socket; the hub passes the already-encoded text to each local socket. Events
-aimed at a user or a login session (a ban, a logout) reach the hub the same way
-and are handed to that person's local sockets. Sockets have no channel of their
+aimed at a user or a login session (a ban, a logout) go to every hub through the
+control group and are handed to that person's local sockets. Sockets have no channel of their
 own, so a channel-layer outage is met in one place: the hub retries, then
 subscribes again to everything its sockets need.
 """
@@ -20,7 +20,7 @@ from django.conf import settings
 
 from chat import events, protocol
 from jabber import clock
-from jabber.groups import room_group
+from jabber.groups import control_group, is_room_group, room_group
 from presence import services as presence
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,9 @@ class Hub:
         self._reader: asyncio.Task | None = None
         self._pruner: asyncio.Task | None = None
         self._starting = asyncio.Lock()
+        # Handshakes take turns at the database: in a reconnect storm they then
+        # finish one by one instead of all missing the server's timeout together.
+        self.admission = asyncio.Semaphore(settings.JABBER_CONCURRENT_HANDSHAKES)
 
     async def start(self) -> str:
         async with self._starting:
@@ -54,6 +57,7 @@ class Hub:
                 # Same prefix as any consumer: channels-redis reads all of a
                 # process's channels from one list per prefix, under one lock.
                 self.channel_name = await self.layer.new_channel()
+                await self.layer.group_add(control_group(), self.channel_name)
                 self.refreshed_at = clock.now()
                 events.bind_loop(asyncio.get_running_loop())
                 self._reader = asyncio.create_task(self._read(), name="jabber-hub")
@@ -65,11 +69,11 @@ class Hub:
         return f"{await self.start()}#{next(self._keys)}"
 
     async def join(self, key: str, member: Member, groups: list[str]) -> None:
-        """Subscribe a socket to groups; the first local member subscribes the hub."""
+        """Add a socket to groups; the first local member of a room subscribes the hub."""
         await self.start()
         for group in groups:
             members = self.groups.setdefault(group, {})
-            if not members:
+            if not members and is_room_group(group):
                 await self.layer.group_add(group, self.channel_name)
             members[key] = member
 
@@ -80,6 +84,8 @@ class Hub:
                 continue
             if not members:
                 del self.groups[group]
+                if not is_room_group(group):
+                    continue
                 try:
                     await self.layer.group_discard(group, self.channel_name)
                 except Exception as error:
@@ -93,7 +99,8 @@ class Hub:
         """
         if force or clock.now() - self.refreshed_at > settings.JABBER_GROUP_REJOIN_INTERVAL:
             self.refreshed_at = clock.now()
-            for group in list(self.groups):
+            await self.layer.group_add(control_group(), self.channel_name)
+            for group in [group for group in self.groups if is_room_group(group)]:
                 await self.layer.group_add(group, self.channel_name)
 
     async def _read(self) -> None:

@@ -6,11 +6,20 @@ def room_group(room_id: int) -> str:
     return f"room.{room_id}"
 
 
+def is_room_group(group: str) -> bool:
+    return group.startswith("room.")
+
+
+def control_group() -> str:
+    """The group every server process's hub joins, for events aimed at people, not rooms."""
+    return "jabber.control"
+
+
 def user_group(user_id: int) -> str:
-    """The group every socket of one user joins, for events aimed at that person."""
+    """The local group of one user's sockets (bans, deactivation) inside each hub."""
     return f"user.{user_id}"
 
 
 def session_group(session_key: str) -> str:
-    """The group of every socket opened with one login session (closed at logout)."""
+    """The local group of every socket opened with one login session (closed at logout)."""
     return f"session.{session_key}"

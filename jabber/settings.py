@@ -92,7 +92,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("JABBER_DB_CONN_MAX_AGE", 0),
+        # Sockets reach the database through one worker thread per process; keeping
+        # its connection open saves a connect (and, on SQLite, a WAL checkpoint) per call.
+        conn_max_age=env_int("JABBER_DB_CONN_MAX_AGE", 600),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -227,6 +230,7 @@ JABBER_JOIN_BURST = env_int("JABBER_JOIN_BURST", 30)
 JABBER_JOIN_PER_SECOND = env_float("JABBER_JOIN_PER_SECOND", 1.0)
 JABBER_TYPING_INTERVAL = env_float("JABBER_TYPING_INTERVAL", 2.0)
 JABBER_CLIENT_ID_MAX = 64
+JABBER_CONCURRENT_HANDSHAKES = env_int("JABBER_CONCURRENT_HANDSHAKES", 8)
 # A socket whose client leaves more than this unread is dropped (it resumes).
 JABBER_SLOW_CLIENT_BUFFER = env_int("JABBER_SLOW_CLIENT_BUFFER", 1024 * 1024)
 

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from jabber import clock
-from jabber.groups import room_group, user_group
+from jabber.groups import control_group, room_group
 from presence.models import Connection
 
 
@@ -149,7 +149,8 @@ async def prune_and_notify(timeout: float | None = None) -> int:
     for connection in pruned:
         if connection.hub_channel in dead_hubs and connection.hub_channel:
             await layer.group_discard(room_group(connection.room_id), connection.hub_channel)
-            await layer.group_discard(user_group(connection.user_id), connection.hub_channel)
+    for hub_channel in dead_hubs - {""}:
+        await layer.group_discard(control_group(), hub_channel)
     for room_id in changed:
         # Every process's hub turns this into a presence frame for its sockets.
         await layer.group_send(room_group(room_id), {"type": "presence.changed", "room": room_id})

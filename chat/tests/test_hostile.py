@@ -5,11 +5,11 @@ import json
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.tests.factories import UserFactory
 from chat.models import Message, Room
 from chat.tests.factories import MessageFactory, RoomFactory
 from jabber.testing.unit import open_socket
@@ -151,7 +151,8 @@ def test_arbitrary_json_never_breaks_the_socket_or_the_data(frame):
 async def _throw(frame) -> None:
     # Each example is a fresh visit: no rate limit carried over from the last one.
     await db(cache.clear)()
-    ann = await db(UserFactory)(username="fuzz")
+    # get_or_create, not the factory: re-saving the password would end the session.
+    ann = await db(lambda: get_user_model().objects.get_or_create(username="fuzz")[0])()
     before = await db(lambda: (Message.objects.count(), Room.objects.count()))()
     socket, hello = await open_socket(ann, "lobby")
     assert hello["type"] == "hello"

@@ -1,0 +1,1 @@
+"""Load generator, reference servers and harness for Jabber's fan-out benchmarks."""

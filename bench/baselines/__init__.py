@@ -1,0 +1,1 @@
+"""Reference servers speaking Jabber's `message` frames: Channels tutorial, bare websockets."""

@@ -1,0 +1,3 @@
+"""No HTTP pages: the tutorial baseline only serves WebSockets."""
+
+urlpatterns: list = []
