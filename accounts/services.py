@@ -23,7 +23,6 @@ def close_sockets(
     `room_id` narrows it to one room; `text` is a frame sent just before closing.
     """
     group = user_group(user_id) if user_id is not None else session_group(session_key)
-    # Each process's fan-out hub hands the event to its sockets in that group.
     event: dict = {"type": "user.close", "group": group, "room": room_id, "code": code}
     if text is not None:
         event["text"] = text

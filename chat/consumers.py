@@ -76,7 +76,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         frames, online, changed = await database_sync_to_async(self._open)(after)
         await self.accept()
         self.raw_send = transport.unwrap(self.base_send)
-        transport.allow_buffering(self.raw_send, 4 * settings.JABBER_SLOW_CLIENT_BUFFER)
+        # Found once here: deliver() checks its buffer on every frame.
+        self.socket_transport = transport.find(self.raw_send)
+        transport.allow_buffering(self.socket_transport, 4 * settings.JABBER_SLOW_CLIENT_BUFFER)
         for text in frames:
             await self.send(text_data=text)
         self.ready = True
@@ -113,12 +115,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def _open(self, after: int | None) -> tuple[list[str], list[dict], bool]:
         """Register presence and build the hello (and, for a huge replay, its sequels)."""
-        change = presence.join(
-            channel_name=self.key,
-            user_id=self.user_id,
-            room_id=self.room.id,
-            hub_channel=self.hub.channel_name,
-        )
+        change = self._join_presence()
         gap = False
         if after is None:
             messages, has_more = selectors.latest_messages(self.room)
@@ -145,6 +142,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             for index, chunk in enumerate(chunks[1:], start=2)
         ]
         return [protocol.encode(frame) for frame in [hello, *sequels]], online, change.changed
+
+    def _join_presence(self) -> presence.PresenceChange:
+        return presence.join(
+            channel_name=self.key,
+            user_id=self.user_id,
+            room_id=self.room.id,
+            hub_channel=self.hub.channel_name,
+        )
 
     def _groups(self) -> list[str]:
         """The room, and this person and session for bans and logouts."""
@@ -279,12 +284,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.last_touch = now
             if not presence.touch(self.key):
                 # Pruned while silent (a suspended laptop): come back online.
-                change = presence.join(
-                    channel_name=self.key,
-                    user_id=self.user_id,
-                    room_id=self.room.id,
-                    hub_channel=self.hub.channel_name,
-                )
+                change = self._join_presence()
                 rejoined, changed = True, change.changed
         return services.room_latest_seq(self.room.id), rejoined, changed
 
@@ -300,7 +300,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if self.room is not None:
                 self.pending.append(text)
             return
-        buffered = transport.buffered_bytes(self.raw_send)
+        buffered = transport.buffered_bytes(self.socket_transport)
         if buffered is not None and buffered > settings.JABBER_SLOW_CLIENT_BUFFER:
             # A client that stopped reading: cut it off instead of buffering without
             # bound. It reconnects and resumes with ?after=, so it loses nothing.
@@ -308,7 +308,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "user %s reads too slowly (%d bytes queued); dropping", self.user_id, buffered
             )
             self.ready = False
-            transport.abort(self.raw_send)
+            transport.abort(self.socket_transport)
             return
         await self.raw_send({"type": "websocket.send", "text": text})
 

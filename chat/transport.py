@@ -26,7 +26,8 @@ def unwrap(send: Callable) -> Callable:
     return send
 
 
-def _transport(send: Callable) -> object | None:
+def find(send: Callable) -> object | None:
+    """The transport under a server's send, or None where it is not known."""
     send = unwrap(send)
     # daphne hands the application partial(server.handle_reply, protocol).
     if isinstance(send, partial) and send.args:
@@ -36,9 +37,8 @@ def _transport(send: Callable) -> object | None:
     return getattr(owner, "transport", None)
 
 
-def buffered_bytes(send: Callable) -> int | None:
+def buffered_bytes(transport: object | None) -> int | None:
     """Bytes written for the client but not yet taken by its TCP connection."""
-    transport = _transport(send)
     if transport is None:
         return None
     size = getattr(transport, "get_write_buffer_size", None)
@@ -51,17 +51,15 @@ def buffered_bytes(send: Callable) -> int | None:
         return None
 
 
-def allow_buffering(send: Callable, high_water: int) -> None:
+def allow_buffering(transport: object | None, high_water: int) -> None:
     """Let asyncio buffer up to high_water before a send blocks (we cut off sooner)."""
-    transport = _transport(send)
     set_limits = getattr(transport, "set_write_buffer_limits", None)
     if set_limits is not None:
         set_limits(high=high_water)
 
 
-def abort(send: Callable) -> bool:
+def abort(transport: object | None) -> bool:
     """Drop the TCP connection at once, discarding what is buffered; False if unknown."""
-    transport = _transport(send)
     for name in ("abortConnection", "abort"):
         method = getattr(transport, name, None)
         if method is not None:

@@ -145,11 +145,12 @@ async def prune_and_notify(timeout: float | None = None) -> int:
     layer = get_channel_layer()
     # A hub with no live socket left belongs to a dead process (kill -9): without
     # this the layer would keep queueing frames for it until the groups expire.
-    dead_hubs = {c.hub_channel for c in pruned} - await database_sync_to_async(live_hub_channels)()
+    hubs = {c.hub_channel for c in pruned if c.hub_channel}
+    dead_hubs = hubs - await database_sync_to_async(live_hub_channels)()
     for connection in pruned:
-        if connection.hub_channel in dead_hubs and connection.hub_channel:
+        if connection.hub_channel in dead_hubs:
             await layer.group_discard(room_group(connection.room_id), connection.hub_channel)
-    for hub_channel in dead_hubs - {""}:
+    for hub_channel in dead_hubs:
         await layer.group_discard(control_group(), hub_channel)
     for room_id in changed:
         # Every process's hub turns this into a presence frame for its sockets.
