@@ -223,6 +223,15 @@ def live_env(request: pytest.FixtureRequest) -> dict[str, str]:
 
 
 @pytest.fixture
+def shared_env(request: pytest.FixtureRequest, redis_server: RedisServer) -> dict[str, str]:
+    """One database and one empty Redis for several processes (PostgreSQL in test-prod)."""
+    if production_suite():
+        return request.getfixturevalue("scaled_env")
+    redis_server.flushall()
+    return {**request.getfixturevalue("sqlite_env"), "REDIS_URL": redis_server.url}
+
+
+@pytest.fixture
 def server(start_server: Callable[..., ServerProcess], live_env: dict[str, str]) -> ServerProcess:
     """One daphne server on a fresh database of this suite (see ``live_env``)."""
     return start_server(live_env)

@@ -40,9 +40,7 @@ from jabber.testing.clients import (
     run_async,
     ws_connect,
 )
-from jabber.testing.services import ServerProcess, wait_until
-from presence.tests.test_cross_process import database_rows
-from presence.tests.test_cross_process import shared_env as shared_env_fixture
+from jabber.testing.services import ServerProcess, database_rows, wait_until
 
 ROOM = "lobby"
 # A client here pings this often, much faster than a browser's 25 s, so heartbeat
@@ -59,10 +57,6 @@ GENEROUS_LIMITS = {
     "JABBER_JOIN_BURST": "1000",
     "JABBER_JOIN_PER_SECOND": "1000",
 }
-
-
-# One database and one empty Redis for several processes (PostgreSQL in test-prod).
-shared_env = shared_env_fixture
 
 # ------------------------------------------------------------------- helpers
 

@@ -24,6 +24,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -601,6 +602,18 @@ def migrate(env: Mapping[str, str], timeout: float = 300.0) -> None:
 
 
 SERVER_KINDS = ("daphne", "uvicorn")
+
+
+def database_rows(env: Mapping[str, str], sql: str, parameters: tuple = ()) -> list[tuple]:
+    """Run one read-only query (``?`` placeholders) on the servers' database, from outside."""
+    url = env["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"), timeout=20)) as db:
+            return db.execute(sql, parameters).fetchall()
+    import psycopg  # only the PostgreSQL suite needs it
+
+    with psycopg.connect(url, connect_timeout=10) as db:
+        return db.execute(sql.replace("?", "%s"), parameters).fetchall()
 
 
 class ServerProcess(Stoppable):

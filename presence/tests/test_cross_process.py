@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sqlite3
 import time
 from collections.abc import Mapping
 
@@ -20,7 +19,6 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from conftest import production_suite
 from jabber.testing.clients import (
     Frame,
     UserSession,
@@ -30,7 +28,7 @@ from jabber.testing.clients import (
     run_async,
     ws_connect,
 )
-from jabber.testing.services import RedisServer, wait_until
+from jabber.testing.services import database_rows, wait_until
 
 ROOM = "lobby"
 # Test clients ping every quarter second (browsers: every 25 s).
@@ -41,27 +39,6 @@ QUICK_PRESENCE = {
     "JABBER_PRESENCE_PRUNE_INTERVAL": "1",
     "JABBER_PRESENCE_TOUCH_INTERVAL": "1",
 }
-
-
-@pytest.fixture
-def shared_env(request: pytest.FixtureRequest, redis_server: RedisServer) -> dict[str, str]:
-    """One database and one empty Redis for several processes (PostgreSQL in test-prod)."""
-    if production_suite():
-        return request.getfixturevalue("scaled_env")
-    redis_server.flushall()
-    return {**request.getfixturevalue("sqlite_env"), "REDIS_URL": redis_server.url}
-
-
-def database_rows(env: Mapping[str, str], sql: str, parameters: tuple = ()) -> list[tuple]:
-    """Run one read-only query (``?`` placeholders) on the servers' database, from outside."""
-    url = env["DATABASE_URL"]
-    if url.startswith("sqlite:///"):
-        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"), timeout=20)) as db:
-            return db.execute(sql, parameters).fetchall()
-    import psycopg
-
-    with psycopg.connect(url, connect_timeout=10) as db:
-        return db.execute(sql.replace("?", "%s"), parameters).fetchall()
 
 
 def open_sockets(env: Mapping[str, str], user: UserSession) -> int:
