@@ -76,8 +76,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         frames, online, changed = await database_sync_to_async(self._open)(after)
         await self.accept()
         self.raw_send = transport.unwrap(self.base_send)
-        # Found once here: deliver() checks its buffer on every frame.
+        # Found once here: deliver() checks its buffer and writes on every frame.
         self.socket_transport = transport.find(self.raw_send)
+        self.write_frame = transport.frame_writer(self.raw_send)
         transport.allow_buffering(self.socket_transport, 4 * settings.JABBER_SLOW_CLIENT_BUFFER)
         for text in frames:
             await self.send(text_data=text)
@@ -86,7 +87,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=text)
         self.pending = []
         if changed:
-            await events.publish_room(self.room.id, protocol.presence_frame(online))
+            await self.hub.announce_presence(self.room.id, online)
         self._schedule_session_end()
 
     async def disconnect(self, code: int) -> None:
@@ -101,7 +102,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         finally:
             await self.hub.leave(self.key, self._groups())
         if change is not None and change.changed:
-            await self._publish_presence(self.room.id)
+            await self.hub.announce_presence(self.room.id)
 
     def _after_from_query(self) -> int | bool | None:
         """The `after` id of a resume, None without one, False when it is malformed."""
@@ -249,7 +250,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Group memberships expire, and vanish when Redis restarts empty.
         await self.hub.refresh(force=rejoined)
         if changed:
-            await self._publish_presence(self.room.id)
+            await self.hub.announce_presence(self.room.id)
         await self.send_frame(protocol.pong_frame(seq))
 
     async def on_edit(self, command: protocol.EditCommand) -> None:
@@ -288,14 +289,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 rejoined, changed = True, change.changed
         return services.room_latest_seq(self.room.id), rejoined, changed
 
-    async def _publish_presence(self, room_id: int) -> None:
-        online = await database_sync_to_async(presence.online)(room_id)
-        await events.publish_room(room_id, protocol.presence_frame(online))
-
     # Frames from the hub and the channel layer ------------------------------
 
-    async def deliver(self, text: str) -> None:
-        """Hand a room frame, already encoded, to this socket."""
+    async def deliver(self, text: str, frame: bytes) -> None:
+        """Hand a room frame to this socket: `frame` is `text` framed for the wire."""
         if not self.ready:
             if self.room is not None:
                 self.pending.append(text)
@@ -310,7 +307,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.ready = False
             transport.abort(self.socket_transport)
             return
-        await self.raw_send({"type": "websocket.send", "text": text})
+        if self.write_frame is None:
+            await self.raw_send({"type": "websocket.send", "text": text})
+        else:
+            self.write_frame(frame)
 
     async def user_close(self, event: dict) -> None:
         """A ban, logout or deactivation ends this socket (handed over by the hub)."""

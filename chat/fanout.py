@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from chat import events, protocol
+from chat import events, protocol, transport
 from jabber import clock
 from jabber.groups import control_group, is_room_group, room_group
 from presence import services as presence
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 class Member(Protocol):
     user_id: int
 
-    async def deliver(self, text: str) -> None: ...
+    async def deliver(self, text: str, frame: bytes) -> None: ...
 
     async def user_close(self, event: dict) -> None: ...
 
@@ -50,6 +50,10 @@ class Hub:
         # Handshakes take turns at the database: in a reconnect storm they then
         # finish one by one instead of all missing the server's timeout together.
         self.admission = asyncio.Semaphore(settings.JABBER_CONCURRENT_HANDSHAKES)
+        # Presence announcements: when each room last got one, and rooms owed one.
+        self._presence_sent: dict[int, float] = {}
+        self._presence_due: set[int] = set()
+        self._tasks: set[asyncio.Task] = set()
 
     async def start(self) -> str:
         async with self._starting:
@@ -90,6 +94,40 @@ class Hub:
                     await self.layer.group_discard(group, self.channel_name)
                 except Exception as error:
                     logger.warning("hub: leaving %s failed: %r", group, error)
+
+    async def announce_presence(self, room_id: int, online: list[dict] | None = None) -> None:
+        """Send a room its online list (``online``, or read now).
+
+        At once if the room got none from this process within
+        JABBER_PRESENCE_BROADCAST_INTERVAL; otherwise once at the end of the
+        interval, read then. A join storm so costs a few frames per room instead of
+        one per socket, each a list of the whole room to the whole room.
+        """
+        if room_id in self._presence_due:
+            return
+        loop = asyncio.get_running_loop()
+        interval = settings.JABBER_PRESENCE_BROADCAST_INTERVAL
+        wait = self._presence_sent.get(room_id, -interval) + interval - loop.time()
+        if wait > 0:
+            self._presence_due.add(room_id)
+            loop.call_later(wait, self._announce_due, room_id)
+            return
+        self._presence_sent[room_id] = loop.time()
+        if online is None:
+            online = await database_sync_to_async(presence.online)(room_id)
+        await events.publish_room(room_id, protocol.presence_frame(online))
+
+    def _announce_due(self, room_id: int) -> None:
+        self._presence_due.discard(room_id)
+        task = asyncio.create_task(self.announce_presence(room_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._announced)
+
+    def _announced(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Clients still hold the list of the last frame; the next change repairs it.
+            logger.warning("hub: announcing presence failed: %r", task.exception())
 
     async def refresh(self, *, force: bool = False) -> None:
         """Re-join every group if it is time (called on client heartbeats).
@@ -132,6 +170,10 @@ class Hub:
         """Prune stale presence periodically, so a killed process leaves no ghosts."""
         while True:
             await asyncio.sleep(settings.JABBER_PRESENCE_PRUNE_INTERVAL)
+            interval = settings.JABBER_PRESENCE_BROADCAST_INTERVAL
+            horizon = asyncio.get_running_loop().time() - interval
+            for room_id in [r for r, sent in self._presence_sent.items() if sent < horizon]:
+                del self._presence_sent[room_id]
             try:
                 await presence.prune_and_notify()
             except asyncio.CancelledError:
@@ -146,11 +188,13 @@ class Hub:
             if not members:
                 return
             text = event["text"]
+            # Framed once for the whole room: the bytes are the same on every socket.
+            frame = transport.encode_frame(text)
             skip = event.get("except_user")
             for member in list(members.values()):
                 if skip is None or member.user_id != skip:
                     try:
-                        await member.deliver(text)
+                        await member.deliver(text, frame)
                     except Exception as error:
                         # One socket closing under us must not cost the others the frame.
                         logger.info("hub: delivery to user %s failed: %r", member.user_id, error)
@@ -171,7 +215,7 @@ class Hub:
                 await self.dispatch({"type": "room.frame", "room": room_id, "text": text})
 
     async def stop(self) -> None:
-        for task in (self._reader, self._pruner):
+        for task in (self._reader, self._pruner, *self._tasks):
             if task is not None:
                 task.cancel()
         self._reader = self._pruner = None

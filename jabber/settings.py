@@ -238,6 +238,9 @@ JABBER_SLOW_CLIENT_BUFFER = env_int("JABBER_SLOW_CLIENT_BUFFER", 1024 * 1024)
 JABBER_PRESENCE_TOUCH_INTERVAL = env_float("JABBER_PRESENCE_TOUCH_INTERVAL", 20.0)
 JABBER_PRESENCE_TIMEOUT = env_float("JABBER_PRESENCE_TIMEOUT", 60.0)
 JABBER_PRESENCE_PRUNE_INTERVAL = env_float("JABBER_PRESENCE_PRUNE_INTERVAL", 15.0)
+# A room hears of a presence change at once, but at most once per interval from
+# each process; changes inside the interval go out together at its end.
+JABBER_PRESENCE_BROADCAST_INTERVAL = env_float("JABBER_PRESENCE_BROADCAST_INTERVAL", 0.25)
 
 LOGGING = {
     "version": 1,

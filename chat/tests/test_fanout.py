@@ -1,10 +1,13 @@
 """The per-process hub: every local socket gets every frame once, in order; leavers get none."""
 
+import asyncio
+
 import pytest
 
-from chat import protocol
+from chat import events, protocol, transport
 from chat.fanout import Hub
 from jabber.groups import room_group, user_group
+from presence import services as presence
 
 
 class Recorder:
@@ -14,9 +17,10 @@ class Recorder:
         self.frames: list[str] = []
         self.closes: list[dict] = []
 
-    async def deliver(self, text: str) -> None:
+    async def deliver(self, text: str, frame: bytes) -> None:
         if self.fail:
             raise ConnectionError("socket went away")
+        assert frame == transport.encode_frame(text)
         self.frames.append(text)
 
     async def user_close(self, event: dict) -> None:
@@ -93,3 +97,40 @@ def test_split_to_fit_keeps_order_and_budget():
     assert [p for chunk in chunks for p in chunk] == payloads
     assert all(len(protocol.encode(chunk).encode()) <= 1000 for chunk in chunks)
     assert protocol.split_to_fit([]) == [[]]
+
+
+@pytest.fixture
+def announcements(monkeypatch, settings, transactional_db):
+    """Presence frames the hub publishes, read from a list the test changes."""
+    settings.JABBER_PRESENCE_BROADCAST_INTERVAL = 0.05
+    state = {"online": [], "sent": [], "arrived": asyncio.Event()}
+
+    async def publish_room(room_id, frame, **kwargs):
+        state["sent"].append((room_id, [user["username"] for user in frame["online"]]))
+        state["arrived"].set()
+
+    monkeypatch.setattr(events, "publish_room", publish_room)
+    monkeypatch.setattr(presence, "online", lambda room_id: list(state["online"]))
+    return state
+
+
+async def test_presence_goes_out_at_once_then_once_per_interval_with_the_latest_list(
+    hub, announcements
+):
+    announcements["online"] = [{"username": "ann"}]
+    await hub.announce_presence(7)
+    assert announcements["sent"] == [(7, ["ann"])], "the first change is announced at once"
+
+    announcements["arrived"].clear()
+    for name in ["bob", "cy", "dee"]:
+        announcements["online"].append({"username": name})
+        await hub.announce_presence(7)
+    assert len(announcements["sent"]) == 1, "changes inside the interval wait for its end"
+    await asyncio.wait_for(announcements["arrived"].wait(), 5)
+    assert announcements["sent"] == [(7, ["ann"]), (7, ["ann", "bob", "cy", "dee"])]
+
+
+async def test_presence_throttle_is_per_room(hub, announcements):
+    await hub.announce_presence(7, [{"username": "ann"}])
+    await hub.announce_presence(8, [{"username": "bob"}])
+    assert announcements["sent"] == [(7, ["ann"]), (8, ["bob"])]

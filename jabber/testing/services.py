@@ -601,7 +601,9 @@ def migrate(env: Mapping[str, str], timeout: float = 300.0) -> None:
     run_manage(env, "migrate", "--noinput", timeout=timeout)
 
 
-SERVER_KINDS = ("daphne", "uvicorn")
+# uvicorn serves WebSockets with its default implementation (websockets) or,
+# as "uvicorn-sansio", with websockets' Sans-I/O one.
+SERVER_KINDS = ("daphne", "uvicorn", "uvicorn-sansio")
 
 
 def database_rows(env: Mapping[str, str], sql: str, parameters: tuple = ()) -> list[tuple]:
@@ -662,10 +664,12 @@ class ServerProcess(Stoppable):
 
     def command(self) -> list[str]:
         """Return the command line that starts the server."""
-        if self.kind == "uvicorn":
+        if self.kind.startswith("uvicorn"):
+            implementation = "websockets-sansio" if self.kind == "uvicorn-sansio" else "auto"
             return [
                 sys.executable, "-m", "uvicorn", "jabber.asgi:application",
                 "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+                "--ws", implementation,
             ]  # fmt: skip
         return [
             sys.executable, "-m", "daphne",
