@@ -83,7 +83,12 @@ class ServerKind:
                 "--ws", implementation, "--loop", "asyncio", "--no-access-log",
                 "--log-level", "warning",
             ]  # fmt: skip
-        return [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+        # As docs/deploy.md runs it: uvicorn's listen backlog (daphne's default is
+        # 50, and a reconnect storm overflows it) and 30 s to finish a handshake.
+        return [
+            PYTHON, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=2048",
+            "--websocket_connect_timeout", "30", app,
+        ]  # fmt: skip
 
 
 SERVERS = {

@@ -119,16 +119,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         change = self._join_presence()
         gap = False
         if after is None:
-            messages, has_more = selectors.latest_messages(self.room)
-        else:
-            messages, gap = selectors.messages_after(self.room, after, settings.JABBER_REPLAY_MAX)
-            has_more = (
-                selectors.messages_before(self.room, messages[0].id, 1)[1]
-                if messages
-                else (selectors.messages_before(self.room, after + 1, 1)[1])
+            messages, has_more = selectors.payloads_before(
+                self.room, None, settings.JABBER_HISTORY_PAGE
             )
+        else:
+            messages, gap = selectors.payloads_after(self.room, after, settings.JABBER_REPLAY_MAX)
+            first = messages[0]["id"] if messages else after + 1
+            has_more = selectors.payloads_before(self.room, first, 1)[1]
         online = presence.online(self.room.id)
-        chunks = protocol.split_to_fit([protocol.message_payload(m) for m in messages])
+        chunks = protocol.split_to_fit(messages)
         hello = protocol.hello_frame(
             room=self.room.name,
             you=protocol.user_payload(self.user),
@@ -224,13 +223,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_history(self, command: protocol.HistoryCommand) -> None:
         if command.after is not None:
-            query = selectors.messages_after
+            query = selectors.payloads_after
             args = (self.room, command.after, command.limit)
         else:
-            query = selectors.messages_before
+            query = selectors.payloads_before
             args = (self.room, command.before, command.limit)
         messages, has_more = await database_sync_to_async(query)(*args)
-        chunks = protocol.split_to_fit([protocol.message_payload(m) for m in messages])
+        chunks = protocol.split_to_fit(messages)
         if len(chunks) > 1:
             # Too big for one frame: answer with the part nearest the cursor.
             chunks = [chunks[0]] if command.after is not None else [chunks[-1]]

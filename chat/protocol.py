@@ -188,6 +188,28 @@ def message_payload(message: Any) -> dict:
     }
 
 
+# The columns of a MESSAGE, for queries that skip model instances.
+MESSAGE_ROW = (
+    "id", "seq", "room__name", "user_id", "user__username",
+    "body", "created", "edited", "client_id",
+)  # fmt: skip
+
+
+def message_payload_row(row: tuple) -> dict:
+    """The MESSAGE object from a row of MESSAGE_ROW columns."""
+    id_, seq, room, user_id, username, body, created, edited, client_id = row
+    return {
+        "id": id_,
+        "seq": seq,
+        "room": room,
+        "user": {"id": user_id, "username": username},
+        "body": body,
+        "created": timestamp(created),
+        "edited": timestamp(edited),
+        "client_id": client_id,
+    }
+
+
 # daphne will not send a frame over 1 MiB; big replays are split below this.
 FRAME_BUDGET = 900 * 1024
 

@@ -1,40 +1,58 @@
 """Read-only queries: history pages, the lobby, restrictions in force."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.db.models import QuerySet
 
+from chat import protocol
 from chat.models import Ban, Message, Mute, Room
 from jabber import clock
 from presence import services as presence
 
 
 def _visible(room: Room) -> QuerySet[Message]:
-    return (
-        Message.objects.filter(room=room, deleted__isnull=True)
-        .select_related("user", "room")
-        .only("id", "seq", "body", "created", "edited", "client_id", "user__username", "room__name")
+    return Message.objects.filter(room=room, deleted__isnull=True)
+
+
+def _models(queryset: QuerySet[Message]) -> list[Message]:
+    return list(
+        queryset.select_related("user", "room").only(
+            "id", "seq", "body", "created", "edited", "client_id", "user__username", "room__name"
+        )
     )
+
+
+def _payloads(queryset: QuerySet[Message]) -> list[dict]:
+    # Rows, not model instances: a hello builds up to 1000 of these per socket.
+    return [
+        protocol.message_payload_row(row) for row in queryset.values_list(*protocol.MESSAGE_ROW)
+    ]
 
 
 def latest_messages(room: Room, limit: int | None = None) -> tuple[list[Message], bool]:
     """The last `limit` visible messages, oldest first, and whether older ones exist."""
-    return messages_before(room, None, limit or settings.JABBER_HISTORY_PAGE)
+    return _before(room, None, limit or settings.JABBER_HISTORY_PAGE, _models)
 
 
-def messages_before(room: Room, before: int | None, limit: int) -> tuple[list[Message], bool]:
-    """Visible messages with id < before (all when None), newest `limit`, oldest first."""
+def payloads_before(room: Room, before: int | None, limit: int) -> tuple[list[dict], bool]:
+    """MESSAGE objects of the visible messages with id < before (all when None), newest
+    `limit`, oldest first, and whether older ones exist."""
+    return _before(room, before, limit, _payloads)
+
+
+def payloads_after(room: Room, after: int, limit: int) -> tuple[list[dict], bool]:
+    """MESSAGE objects of the first `limit` visible messages with id > after, oldest first."""
+    page = _payloads(_visible(room).filter(id__gt=after).order_by("id")[: limit + 1])
+    return page[:limit], len(page) > limit
+
+
+def _before(room: Room, before: int | None, limit: int, read: Callable) -> tuple[list, bool]:
     queryset = _visible(room)
     if before is not None:
         queryset = queryset.filter(id__lt=before)
-    page = list(queryset.order_by("-id")[: limit + 1])
-    has_more = len(page) > limit
-    return page[:limit][::-1], has_more
-
-
-def messages_after(room: Room, after: int, limit: int) -> tuple[list[Message], bool]:
-    """The first `limit` visible messages with id > after, oldest first."""
-    page = list(_visible(room).filter(id__gt=after).order_by("id")[: limit + 1])
-    return page[:limit], len(page) > limit
+    page = read(queryset.order_by("-id")[: limit + 1])
+    return page[:limit][::-1], len(page) > limit
 
 
 def lobby_rooms(limit: int = 200) -> list[Room]:

@@ -6,7 +6,7 @@ import pytest
 from django.db import close_old_connections
 
 from accounts.tests.factories import UserFactory
-from chat import services
+from chat import protocol, selectors, services
 from chat.models import Message, Room
 from chat.services import ChatError
 from chat.tests.factories import RoomFactory
@@ -79,3 +79,19 @@ def test_get_or_create_room_rejects_bad_names():
         services.get_or_create_room("Bad Name")
     assert caught.value.code == "not_found"
     assert services.get_or_create_room("good_name-1").name == "good_name-1"
+
+
+@pytest.mark.django_db
+def test_history_rows_are_the_same_message_objects_as_the_models_give():
+    room = RoomFactory()
+    ann = UserFactory(username="ann")
+    first = services.send_message(user=ann, room=room, body="one", client_id="c-1").message
+    services.send_message(user=ann, room=room, body="two")
+    services.edit_message(user=ann, room=room, message_id=first.id, body="one, edited")
+    models = list(Message.objects.filter(room=room).order_by("id"))
+
+    rows, has_more = selectors.payloads_before(room, None, 50)
+    assert rows == [protocol.message_payload(m) for m in models] and not has_more
+    assert rows[0]["edited"] is not None and rows[0]["client_id"] == "c-1"
+    assert selectors.payloads_after(room, first.id, 50) == ([rows[1]], False)
+    assert selectors.payloads_before(room, models[1].id, 1) == ([rows[0]], False)
