@@ -68,5 +68,5 @@ def active_ban(user_id: int, room: Room) -> Ban | None:
     return Ban.objects.active(clock.utcnow()).applying_to(user_id, room.id).first()
 
 
-def active_mute(user_id: int, room: Room) -> Mute | None:
-    return Mute.objects.active(clock.utcnow()).applying_to(user_id, room.id).first()
+def is_muted(user_id: int, room: Room) -> bool:
+    return Mute.objects.active(clock.utcnow()).applying_to(user_id, room.id).exists()

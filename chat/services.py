@@ -126,8 +126,7 @@ def _check_may_write(user, room: Room, client_id: str | None, *, new_message: bo
     moderator = is_moderator(user)
     if room.locked and not moderator:
         raise ChatError("room_locked", "This room is read-only.", client_id=client_id)
-    mute = selectors.active_mute(user.id, room)
-    if mute is not None:
+    if selectors.is_muted(user.id, room):
         raise ChatError("muted", "You are muted in this room.", client_id=client_id)
     if new_message and room.slow_mode_seconds and not moderator:
         last = (
@@ -162,12 +161,10 @@ def send_message(*, user, room: Room, body: str, client_id: str | None = None) -
         # The row lock serialises writers per room, so seq has no holes and no twins.
         room = Room.objects.select_for_update().get(pk=room.pk)
         if client_id is not None:
-            original = (
-                Message.objects.filter(room=room, user=user, client_id=client_id)
-                .select_related("user", "room")
-                .first()
-            )
-            if original is not None:
+            # A cheap probe first: nearly every send carries a client_id, few are resends.
+            resent = Message.objects.filter(room=room, user=user, client_id=client_id)
+            if resent.exists():
+                original = resent.select_related("user", "room").get()
                 return SendResult(message=original, created=False)
         _check_may_write(user, room, client_id, new_message=True)
         now = clock.utcnow()

@@ -60,15 +60,15 @@ def join(*, channel_name: str, user_id: int, room_id: int, hub_channel: str = ""
     with transaction.atomic():
         already = Connection.objects.filter(room_id=room_id, user_id=user_id).exists()
         now = clock.utcnow()
-        Connection.objects.update_or_create(
+        # Socket keys are never reused while their row exists (a socket pruned
+        # while silent joins again under its key only once the row is gone).
+        Connection.objects.create(
             channel_name=channel_name,
-            defaults={
-                "user_id": user_id,
-                "room_id": room_id,
-                "hub_channel": hub_channel,
-                "connected": now,
-                "last_seen": now,
-            },
+            user_id=user_id,
+            room_id=room_id,
+            hub_channel=hub_channel,
+            connected=now,
+            last_seen=now,
         )
     return PresenceChange(room_id=room_id, changed=not already)
 
@@ -76,14 +76,14 @@ def join(*, channel_name: str, user_id: int, room_id: int, hub_channel: str = ""
 def leave(channel_name: str) -> PresenceChange | None:
     """Forget a socket; the list changes when it was the user's last in the room."""
     with transaction.atomic():
-        connection = Connection.objects.filter(channel_name=channel_name).first()
-        if connection is None:
+        rows = Connection.objects.filter(channel_name=channel_name)
+        found = rows.values_list("room_id", "user_id").first()
+        if found is None:
             return None
-        connection.delete()
-        remaining = Connection.objects.filter(
-            room_id=connection.room_id, user_id=connection.user_id
-        ).exists()
-    return PresenceChange(room_id=connection.room_id, changed=not remaining)
+        room_id, user_id = found
+        rows.delete()
+        remaining = Connection.objects.filter(room_id=room_id, user_id=user_id).exists()
+    return PresenceChange(room_id=room_id, changed=not remaining)
 
 
 def touch(channel_name: str) -> bool:
