@@ -208,8 +208,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame(protocol.error_frame(code, detail, client_id))
 
     async def on_message(self, command: protocol.SendCommand) -> None:
-        result = await database_sync_to_async(services.send_message)(
-            user=self.user, room=self.room, body=command.body, client_id=command.client_id
+        result = await self.hub.sender.send(
+            services.SendRequest(self.user, self.room, command.body, command.client_id)
         )
         if not result.created:
             # A resend: only the sender hears of it again.

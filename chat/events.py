@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from concurrent.futures import Future
 
 from asgiref.sync import async_to_sync
@@ -37,16 +38,34 @@ async def publish_room(room_id: int, frame: dict, *, except_user: int | None = N
     )
 
 
+async def publish_rooms(frames: list[tuple[int, dict]]) -> None:
+    """Publish (room id, frame) pairs, one after the other, in order."""
+    for room_id, frame in frames:
+        await publish_room(room_id, frame)
+
+
 def publish_room_sync(room_id: int, frame: dict, *, except_user: int | None = None) -> None:
     """Publish from synchronous code (services, after commit)."""
+    _run(publish_room(room_id, frame, except_user=except_user))
+
+
+def publish_rooms_sync(frames: list[tuple[int, dict]]) -> None:
+    """publish_rooms from synchronous code (a batch of sends, after commit)."""
+    if frames:
+        _run(publish_rooms(frames))
+
+
+def _run(coroutine: Coroutine) -> None:
     loop = _server_loop
     if loop is not None and loop.is_running() and not _on_loop(loop):
-        future = asyncio.run_coroutine_threadsafe(
-            publish_room(room_id, frame, except_user=except_user), loop
-        )
+        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
         future.add_done_callback(_report_failure)
         return
-    async_to_sync(publish_room)(room_id, frame, except_user=except_user)
+    async_to_sync(_await)(coroutine)
+
+
+async def _await(coroutine: Coroutine) -> None:
+    await coroutine
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:

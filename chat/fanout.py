@@ -19,6 +19,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from chat import events, protocol, transport
+from chat.sender import Sender
 from jabber import clock
 from jabber.groups import control_group, is_room_group, room_group
 from presence import services as presence
@@ -50,6 +51,8 @@ class Hub:
         # Handshakes take turns at the database: in a reconnect storm they then
         # finish one by one instead of all missing the server's timeout together.
         self.admission = asyncio.Semaphore(settings.JABBER_CONCURRENT_HANDSHAKES)
+        # Sends from every local socket, stored in batches.
+        self.sender = Sender()
         # Presence announcements: when each room last got one, and rooms owed one.
         self._presence_sent: dict[int, float] = {}
         self._presence_due: set[int] = set()

@@ -1,9 +1,10 @@
 """Read-only queries: history pages, the lobby, restrictions in force."""
 
 from collections.abc import Callable
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from chat import protocol
 from chat.models import Ban, Message, Mute, Room
@@ -68,5 +69,27 @@ def active_ban(user_id: int, room: Room) -> Ban | None:
     return Ban.objects.active(clock.utcnow()).applying_to(user_id, room.id).first()
 
 
-def is_muted(user_id: int, room: Room) -> bool:
-    return Mute.objects.active(clock.utcnow()).applying_to(user_id, room.id).exists()
+def muted_pairs(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Those of the (user id, room id) pairs under a mute now (in that room or in all)."""
+    rows = (
+        Mute.objects.active(clock.utcnow())
+        .filter(user_id__in={user_id for user_id, _ in pairs})
+        .filter(Q(room_id__in={room_id for _, room_id in pairs}) | Q(room__isnull=True))
+        .values_list("user_id", "room_id")
+    )
+    return {
+        (user_id, room_id)
+        for muted_user, muted_room in rows
+        for user_id, room_id in pairs
+        if user_id == muted_user and muted_room in (None, room_id)
+    }
+
+
+def last_message_time(user_id: int, room: Room) -> datetime | None:
+    """When the user last wrote in the room (deleted messages count: slow mode)."""
+    return (
+        Message.objects.filter(room=room, user_id=user_id)
+        .order_by("-created")
+        .values_list("created", flat=True)
+        .first()
+    )

@@ -1,8 +1,10 @@
 """Every state change of the chat, in one place, called by the consumer, admin and tests."""
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -122,28 +124,28 @@ def clean_body(body: str, client_id: str | None = None) -> str:
     return body
 
 
-def _check_may_write(user, room: Room, client_id: str | None, *, new_message: bool) -> None:
-    moderator = is_moderator(user)
-    if room.locked and not moderator:
+def _check_may_write(user, room: Room, client_id: str | None, *, muted: bool) -> None:
+    if room.locked and not is_moderator(user):
         raise ChatError("room_locked", "This room is read-only.", client_id=client_id)
-    if selectors.is_muted(user.id, room):
+    if muted:
         raise ChatError("muted", "You are muted in this room.", client_id=client_id)
-    if new_message and room.slow_mode_seconds and not moderator:
-        last = (
-            Message.objects.filter(room=room, user=user)
-            .order_by("-created")
-            .values_list("created", flat=True)
-            .first()
+
+
+def _check_slow_mode(user, room: Room, client_id: str | None, last: datetime | None) -> None:
+    """One message per slow_mode_seconds, `last` being the user's previous one in the room."""
+    if not room.slow_mode_seconds or last is None or is_moderator(user):
+        return
+    elapsed = (clock.utcnow() - last).total_seconds()
+    if elapsed < room.slow_mode_seconds:
+        raise ChatError(
+            "rate_limited",
+            f"Slow mode: one message every {room.slow_mode_seconds} s.",
+            retry_after=room.slow_mode_seconds - elapsed,
+            client_id=client_id,
         )
-        if last is not None:
-            elapsed = (clock.utcnow() - last).total_seconds()
-            if elapsed < room.slow_mode_seconds:
-                raise ChatError(
-                    "rate_limited",
-                    f"Slow mode: one message every {room.slow_mode_seconds} s.",
-                    retry_after=room.slow_mode_seconds - elapsed,
-                    client_id=client_id,
-                )
+
+
+def _take_send_token(user, client_id: str | None) -> None:
     wait = send_bucket().take(user.id)
     if wait:
         raise ChatError(
@@ -151,41 +153,144 @@ def _check_may_write(user, room: Room, client_id: str | None, *, new_message: bo
         )
 
 
+@dataclass(frozen=True)
+class SendRequest:
+    user: Any
+    room: Room
+    body: str
+    client_id: str | None = None
+
+
 def send_message(*, user, room: Room, body: str, client_id: str | None = None) -> SendResult:
     """Store a message (seq assigned in the same transaction) and broadcast it after commit.
 
     A repeated (user, room, client_id) stores nothing and returns the original.
     """
-    body = clean_body(body, client_id)
-    with transaction.atomic():
-        # The row lock serialises writers per room, so seq has no holes and no twins.
-        room = Room.objects.select_for_update().get(pk=room.pk)
-        if client_id is not None:
-            # A cheap probe first: nearly every send carries a client_id, few are resends.
-            resent = Message.objects.filter(room=room, user=user, client_id=client_id)
-            if resent.exists():
-                original = resent.select_related("user", "room").get()
-                return SendResult(message=original, created=False)
-        _check_may_write(user, room, client_id, new_message=True)
-        now = clock.utcnow()
-        seq = room.last_seq + 1
-        Room.objects.filter(pk=room.pk).update(last_seq=seq, last_activity=now)
+    (outcome,) = send_messages([SendRequest(user, room, body, client_id)])
+    if isinstance(outcome, ChatError):
+        raise outcome
+    return outcome
+
+
+def send_messages(requests: Sequence[SendRequest]) -> list[SendResult | ChatError]:
+    """Judge and store several sends in one transaction, in order; broadcast after commit.
+
+    Each outcome is the SendResult of its request, or the ChatError that refused
+    it (nothing of it stored): one refusal costs the others nothing. The queries
+    are per call, not per message (rooms locked, mutes and resends looked up,
+    messages inserted, each at once), so a busy process that hands its pending
+    sends over together stores them for little more than the price of one.
+    """
+    outcomes: list[SendResult | ChatError | None] = [None] * len(requests)
+    bodies: dict[int, str] = {}
+    for index, request in enumerate(requests):
+        try:
+            bodies[index] = clean_body(request.body, request.client_id)
+        except ChatError as error:
+            outcomes[index] = error
+    if bodies:
         try:
             with transaction.atomic():
-                message = Message.objects.create(
-                    room=room, user=user, seq=seq, body=body, created=now, client_id=client_id
-                )
+                created = _store(requests, bodies, outcomes)
+                frames = [
+                    (message.room_id, protocol.message_frame(protocol.message_payload(message)))
+                    for message in created
+                ]
+                # In seq order per room; clients repair any gap by seq all the same.
+                transaction.on_commit(lambda: events.publish_rooms_sync(frames))
         except IntegrityError:
-            # A concurrent duplicate on a backend without row locks: return the winner.
-            original = Message.objects.select_related("user", "room").get(
-                room=room, user=user, client_id=client_id
-            )
-            return SendResult(message=original, created=False)
-        payload = protocol.message_payload(message)
-        transaction.on_commit(
-            lambda: events.publish_room_sync(room.id, protocol.message_frame(payload))
+            # Rooms are locked, so a twin cannot slip in; if one did, judge each alone.
+            if len(bodies) > 1:
+                for index in bodies:
+                    outcomes[index] = send_messages([requests[index]])[0]
+            else:
+                (index,) = bodies
+                outcomes[index] = _original(requests[index])
+    return outcomes  # type: ignore[return-value]
+
+
+def _store(
+    requests: Sequence[SendRequest], bodies: dict[int, str], outcomes: list
+) -> list[Message]:
+    """The body of send_messages' transaction: fills `outcomes`, returns what it stored."""
+    wanted = [requests[index] for index in bodies]
+    # The row locks serialise writers per room, so seq has no holes and no twins;
+    # taken in pk order, two processes' batches cannot deadlock.
+    rooms = {
+        room.pk: room
+        for room in Room.objects.select_for_update()
+        .filter(pk__in={r.room.pk for r in wanted})
+        .order_by("pk")
+    }
+    resends = _resends(wanted)
+    muted = selectors.muted_pairs({(r.user.pk, r.room.pk) for r in wanted})
+    last_sent: dict[tuple[int, int], datetime] = {}
+    now = clock.utcnow()
+    stored: list[Message] = []
+    for index, body in bodies.items():
+        request = requests[index]
+        user, client_id = request.user, request.client_id
+        room = rooms.get(request.room.pk)
+        key = (request.room.pk, user.pk, client_id)
+        if room is None:
+            outcomes[index] = ChatError("not_found", "No such room.", client_id=client_id)
+            continue
+        if client_id is not None and key in resends:
+            outcomes[index] = SendResult(message=resends[key], created=False)
+            continue
+        try:
+            _check_may_write(user, room, client_id, muted=(user.pk, room.pk) in muted)
+            if room.slow_mode_seconds and (user.pk, room.pk) not in last_sent:
+                last_sent[user.pk, room.pk] = selectors.last_message_time(user.pk, room)
+            _check_slow_mode(user, room, client_id, last_sent.get((user.pk, room.pk)))
+            _take_send_token(user, client_id)
+        except ChatError as error:
+            outcomes[index] = error
+            continue
+        room.last_seq += 1
+        room.last_activity = now
+        message = Message(
+            room=room, user=user, seq=room.last_seq, body=body, created=now, client_id=client_id
         )
-    return SendResult(message=message, created=True)
+        stored.append(message)
+        outcomes[index] = SendResult(message=message, created=True)
+        last_sent[user.pk, room.pk] = now
+        if client_id is not None:
+            resends[key] = message
+    if stored:
+        Message.objects.bulk_create(stored)
+        touched = {message.room_id: message.room for message in stored}
+        Room.objects.bulk_update(touched.values(), ["last_seq", "last_activity"])
+    return stored
+
+
+def _resends(requests: list[SendRequest]) -> dict[tuple, Message]:
+    """The stored originals of requests whose (room, user, client_id) was sent before."""
+    keys = {(r.room.pk, r.user.pk, r.client_id) for r in requests if r.client_id is not None}
+    if not keys:
+        return {}
+    candidates = Message.objects.filter(
+        room_id__in={key[0] for key in keys},
+        user_id__in={key[1] for key in keys},
+        client_id__in={key[2] for key in keys},
+    )
+    # A cheap probe first: nearly every send carries a client_id, few are resends.
+    if not candidates.exists():
+        return {}
+    found = {
+        (m.room_id, m.user_id, m.client_id): m for m in candidates.select_related("user", "room")
+    }
+    return {key: message for key, message in found.items() if key in keys}
+
+
+def _original(request: SendRequest) -> SendResult:
+    """After a unique-constraint clash: the stored twin of this send."""
+    return SendResult(
+        message=Message.objects.select_related("user", "room").get(
+            room=request.room, user=request.user, client_id=request.client_id
+        ),
+        created=False,
+    )
 
 
 def _own_visible_message(room: Room, message_id: int) -> Message:
@@ -208,7 +313,8 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
         message = _own_visible_message(room, message_id)
         if message.user_id != user.id:
             raise ChatError("forbidden", "You can only edit your own messages.")
-        _check_may_write(user, room, None, new_message=False)
+        _check_may_write(user, room, None, muted=bool(selectors.muted_pairs({(user.pk, room.pk)})))
+        _take_send_token(user, None)
         message.body = body
         message.edited = clock.utcnow()
         message.save(update_fields=["body", "edited"])

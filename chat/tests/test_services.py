@@ -95,3 +95,62 @@ def test_history_rows_are_the_same_message_objects_as_the_models_give():
     assert rows[0]["edited"] is not None and rows[0]["client_id"] == "c-1"
     assert selectors.payloads_after(room, first.id, 50) == ([rows[1]], False)
     assert selectors.payloads_before(room, models[1].id, 1) == ([rows[0]], False)
+
+
+@pytest.mark.django_db
+def test_a_batch_judges_each_send_alone_and_stores_only_the_accepted(
+    ann, bob, lobby, django_capture_on_commit_callbacks, monkeypatch
+):
+    other = RoomFactory(name="other")
+    services.send_message(user=ann, room=lobby, body="before", client_id="c-old")
+    services.mute_user(actor=None, user=bob, room=other)
+    published = []
+    monkeypatch.setattr(services.events, "publish_rooms_sync", published.extend)
+    requests = [
+        services.SendRequest(ann, lobby, "one", "c-1"),
+        services.SendRequest(ann, lobby, "   ", "c-blank"),  # empty
+        services.SendRequest(bob, other, "muted", "c-2"),  # muted there
+        services.SendRequest(bob, lobby, "two"),
+        services.SendRequest(ann, lobby, "again", "c-old"),  # a resend of a stored message
+        services.SendRequest(ann, other, "three", "c-3"),
+        services.SendRequest(ann, lobby, "one, twice", "c-1"),  # a resend within the batch
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = services.send_messages(requests)
+
+    errors = [o.code if isinstance(o, ChatError) else None for o in outcomes]
+    assert errors == [None, "empty", "muted", None, None, None, None]
+    assert outcomes[2].client_id == "c-2", "an error names the send it refuses"
+    assert [o.created for o in outcomes if not isinstance(o, ChatError)] == [
+        True, True, False, True, False,
+    ]  # fmt: skip
+    assert outcomes[4].message.body == "before" and outcomes[6].message == outcomes[0].message
+    stored = list(Message.objects.order_by("id").values_list("room__name", "seq", "body"))
+    assert stored == [
+        ("lobby", 1, "before"), ("lobby", 2, "one"), ("lobby", 3, "two"), ("other", 1, "three"),
+    ]  # fmt: skip
+    assert [(r.name, r.last_seq) for r in Room.objects.order_by("name")] == [
+        ("lobby", 3), ("other", 1),
+    ]  # fmt: skip
+    # Broadcast after commit, once each, in seq order per room.
+    assert [(frame["room"], frame["seq"]) for _, frame in published] == [
+        ("lobby", 2), ("lobby", 3), ("other", 1),
+    ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_limits_count_the_sends_before_them_in_the_same_batch(ann, lobby, settings):
+    settings.JABBER_RATE_BURST = 2
+    slow = RoomFactory(name="slow", slow_mode_seconds=30)
+    outcomes = services.send_messages(
+        [
+            services.SendRequest(ann, slow, "first"),
+            services.SendRequest(ann, slow, "too soon"),
+            services.SendRequest(ann, lobby, "second"),
+            services.SendRequest(ann, lobby, "over the burst"),
+        ]
+    )
+    codes = [o.code if isinstance(o, ChatError) else "ok" for o in outcomes]
+    assert codes == ["ok", "rate_limited", "ok", "rate_limited"]
+    assert 0 < outcomes[1].retry_after <= 30
+    assert Message.objects.count() == 2
