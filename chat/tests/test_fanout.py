@@ -134,3 +134,23 @@ async def test_presence_throttle_is_per_room(hub, announcements):
     await hub.announce_presence(7, [{"username": "ann"}])
     await hub.announce_presence(8, [{"username": "bob"}])
     assert announcements["sent"] == [(7, ["ann"]), (8, ["bob"])]
+
+
+@pytest.mark.parametrize("char", ["x", '"', "\\", "\x01", "é", "你", "🎉", "\u2028"])
+def test_split_to_fit_bound_is_never_below_the_encoded_size(char):
+    payload = {
+        "id": 2**63 - 1,
+        "seq": 2**63 - 1,
+        "room": "r" * 64,
+        "user": {"id": 2**63 - 1, "username": "u" * 150},
+        "body": char * 4000,
+        "created": "2026-11-24T10:00:00.000Z",
+        "edited": "2026-11-24T10:00:00.000Z",
+        "client_id": "\x01" * 64,
+    }
+    encoded = len(protocol.encode(payload).encode("utf-8")) + 1
+    assert encoded <= len(payload["body"]) * 6 + 2048
+    budget = encoded * 3
+    assert [len(chunk) for chunk in protocol.split_to_fit([payload] * 7, budget=budget)] == [
+        3, 3, 1,
+    ]  # fmt: skip
