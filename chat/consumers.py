@@ -43,14 +43,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user = user
         self.user_id = user.id
         self.hub = get_hub()
-        async with self.hub.admission:
-            await self._admit_and_open(name, after)
+        await self._admit_and_open(name, after)
 
     async def _admit_and_open(self, name: str, after: int | None) -> None:
         """Refuse, report a ban, or join the room and send hello."""
-        user = self.user
         try:
-            admission = await database_sync_to_async(services.admit)(user, name)
+            admission = await self.hub.admissions.submit((self.user, name))
         except ChatError as error:
             if error.code != "rate_limited":
                 await self.close()
@@ -73,21 +71,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.key = await self.hub.new_key()
         # Subscribe before reading the scrollback so nothing falls between the two.
         await self.hub.join(self.key, self, self._groups())
-        frames, online, changed = await database_sync_to_async(self._open)(after)
+        opened = await self.hub.openings.submit(
+            services.OpenRequest(self.key, self.user, self.room, after, self.hub.channel_name)
+        )
         await self.accept()
         self.raw_send = transport.unwrap(self.base_send)
         # Found once here: deliver() checks its buffer and writes on every frame.
         self.socket_transport = transport.find(self.raw_send)
         self.write_frame = transport.frame_writer(self.raw_send)
         transport.allow_buffering(self.socket_transport, 4 * settings.JABBER_SLOW_CLIENT_BUFFER)
-        for text in frames:
+        for text in opened.frames:
             await self.send(text_data=text)
         self.ready = True
         for text in self.pending:
             await self.send(text_data=text)
         self.pending = []
-        if changed:
-            await self.hub.announce_presence(self.room.id, online)
+        if opened.changed:
+            await self.hub.announce_presence(self.room.id, opened.online)
         self._schedule_session_end()
 
     async def disconnect(self, code: int) -> None:
@@ -113,35 +113,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not value.isdigit() or len(value) > 18:
             return False
         return int(value)
-
-    def _open(self, after: int | None) -> tuple[list[str], list[dict], bool]:
-        """Register presence and build the hello (and, for a huge replay, its sequels)."""
-        change = self._join_presence()
-        gap = False
-        if after is None:
-            messages, has_more = selectors.payloads_before(
-                self.room, None, settings.JABBER_HISTORY_PAGE
-            )
-        else:
-            messages, gap = selectors.payloads_after(self.room, after, settings.JABBER_REPLAY_MAX)
-            first = messages[0]["id"] if messages else after + 1
-            has_more = selectors.payloads_before(self.room, first, 1)[1]
-        online = presence.online(self.room.id)
-        chunks = protocol.split_to_fit(messages)
-        hello = protocol.hello_frame(
-            room=self.room.name,
-            you=protocol.user_payload(self.user),
-            online=online,
-            messages=chunks[0],
-            has_more=has_more,
-            gap=gap,
-        )
-        # A replay too big for one frame continues as history frames, oldest first.
-        sequels = [
-            protocol.history_frame(chunk, has_more=index < len(chunks) - 1)
-            for index, chunk in enumerate(chunks[1:], start=2)
-        ]
-        return [protocol.encode(frame) for frame in [hello, *sequels]], online, change.changed
 
     def _join_presence(self) -> presence.PresenceChange:
         return presence.join(
@@ -208,7 +179,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame(protocol.error_frame(code, detail, client_id))
 
     async def on_message(self, command: protocol.SendCommand) -> None:
-        result = await self.hub.sender.send(
+        result = await self.hub.sends.submit(
             services.SendRequest(self.user, self.room, command.body, command.client_id)
         )
         if not result.created:

@@ -18,8 +18,8 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from chat import events, protocol, transport
-from chat.sender import Sender
+from chat import events, protocol, services, transport
+from chat.batching import Batcher
 from jabber import clock
 from jabber.groups import control_group, is_room_group, room_group
 from presence import services as presence
@@ -48,11 +48,10 @@ class Hub:
         self._reader: asyncio.Task | None = None
         self._pruner: asyncio.Task | None = None
         self._starting = asyncio.Lock()
-        # Handshakes take turns at the database: in a reconnect storm they then
-        # finish one by one instead of all missing the server's timeout together.
-        self.admission = asyncio.Semaphore(settings.JABBER_CONCURRENT_HANDSHAKES)
-        # Sends from every local socket, stored in batches.
-        self.sender = Sender()
+        # Every local socket's database work that can wait for company.
+        self.sends = Batcher(services.send_messages, "sends")
+        self.admissions = Batcher(services.admit_many, "admissions")
+        self.openings = Batcher(services.open_sockets, "openings")
         # Presence announcements: when each room last got one, and rooms owed one.
         self._presence_sent: dict[int, float] = {}
         self._presence_due: set[int] = set()

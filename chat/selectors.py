@@ -69,6 +69,24 @@ def active_ban(user_id: int, room: Room) -> Ban | None:
     return Ban.objects.active(clock.utcnow()).applying_to(user_id, room.id).first()
 
 
+def active_bans(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Ban]:
+    """The ban in force for each of the (user id, room id) pairs that has one."""
+    if not pairs:
+        return {}
+    bans = (
+        Ban.objects.active(clock.utcnow())
+        .filter(user_id__in={user_id for user_id, _ in pairs})
+        .filter(Q(room_id__in={room_id for _, room_id in pairs}) | Q(room__isnull=True))
+        .order_by("id")
+    )
+    found: dict[tuple[int, int], Ban] = {}
+    for ban in bans:
+        for user_id, room_id in pairs:
+            if user_id == ban.user_id and ban.room_id in (None, room_id):
+                found.setdefault((user_id, room_id), ban)
+    return found
+
+
 def muted_pairs(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
     """Those of the (user id, room id) pairs under a mute now (in that room or in all)."""
     rows = (

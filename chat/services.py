@@ -87,15 +87,105 @@ def get_or_create_room(name: str) -> Room:
 
 def admit(user, room_name: str) -> Admission:
     """Decide whether a socket may open: refuse over the caps, report a ban."""
-    if presence.open_socket_count(user.id) >= settings.JABBER_MAX_SOCKETS_PER_USER:
-        raise ChatError("forbidden", "Too many open connections.")
-    room = get_or_create_room(room_name)
-    ban = selectors.active_ban(user.id, room)
-    if ban is None:
-        wait = join_bucket().take(user.id)
-        if wait:
-            raise ChatError("rate_limited", "Joining too often.", retry_after=wait)
-    return Admission(room=room, ban=ban)
+    (outcome,) = admit_many([(user, room_name)])
+    if isinstance(outcome, ChatError):
+        raise outcome
+    return outcome
+
+
+def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatError]:
+    """admit() for several sockets (user, room name), with the queries done once for all."""
+    open_sockets = presence.open_socket_counts({user.pk for user, _ in requests})
+    rooms: dict[str, Room] = {}
+    for _, name in requests:
+        if name not in rooms and ROOM_NAME_RE.fullmatch(name):
+            rooms[name] = get_or_create_room(name)
+    bans = selectors.active_bans(
+        {(user.pk, rooms[name].pk) for user, name in requests if name in rooms}
+    )
+    outcomes: list[Admission | ChatError] = []
+    for user, name in requests:
+        if open_sockets.get(user.pk, 0) >= settings.JABBER_MAX_SOCKETS_PER_USER:
+            outcomes.append(ChatError("forbidden", "Too many open connections."))
+            continue
+        room = rooms.get(name)
+        if room is None:
+            outcomes.append(ChatError("not_found", "No such room."))
+            continue
+        ban = bans.get((user.pk, room.pk))
+        if ban is None:
+            wait = join_bucket().take(user.pk)
+            if wait:
+                outcomes.append(ChatError("rate_limited", "Joining too often.", retry_after=wait))
+                continue
+            open_sockets[user.pk] = open_sockets.get(user.pk, 0) + 1
+        outcomes.append(Admission(room=room, ban=ban))
+    return outcomes
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """A socket admitted to a room, already subscribed to it, about to say hello."""
+
+    key: str
+    user: Any
+    room: Room
+    after: int | None
+    hub_channel: str
+
+
+@dataclass(frozen=True)
+class Opened:
+    frames: list[str]  # the hello, then history frames for a replay too big for one
+    online: list[dict]
+    changed: bool  # the room's online list changed: announce it
+
+
+def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
+    """Register presence and build each socket's hello, reading each room once per batch.
+
+    Sockets of one room that resume from the same id share their replay; each
+    room's online list is read once, after every socket of the batch is in it.
+    """
+    changes = presence.join_many([(r.key, r.user.pk, r.room.pk, r.hub_channel) for r in requests])
+    replays: dict[tuple[int, int | None], tuple[list[list[dict]], bool, bool]] = {}
+    onlines: dict[int, list[dict]] = {}
+    opened = []
+    for request, changed in zip(requests, changes, strict=True):
+        room = request.room
+        if (room.pk, request.after) not in replays:
+            replays[room.pk, request.after] = _replay(room, request.after)
+        if room.pk not in onlines:
+            onlines[room.pk] = presence.online(room.pk)
+        chunks, has_more, gap = replays[room.pk, request.after]
+        online = onlines[room.pk]
+        hello = protocol.hello_frame(
+            room=room.name,
+            you=protocol.user_payload(request.user),
+            online=online,
+            messages=chunks[0],
+            has_more=has_more,
+            gap=gap,
+        )
+        # A replay too big for one frame continues as history frames, oldest first.
+        sequels = [
+            protocol.history_frame(chunk, has_more=index < len(chunks) - 1)
+            for index, chunk in enumerate(chunks[1:], start=2)
+        ]
+        frames = [protocol.encode(frame) for frame in [hello, *sequels]]
+        opened.append(Opened(frames=frames, online=online, changed=changed))
+    return opened
+
+
+def _replay(room: Room, after: int | None) -> tuple[list[list[dict]], bool, bool]:
+    """A hello's messages, cut to fit frames: the last page, or those after an id."""
+    if after is None:
+        messages, has_more = selectors.payloads_before(room, None, settings.JABBER_HISTORY_PAGE)
+        return protocol.split_to_fit(messages), has_more, False
+    messages, gap = selectors.payloads_after(room, after, settings.JABBER_REPLAY_MAX)
+    first = messages[0]["id"] if messages else after + 1
+    older, _ = selectors.payloads_before(room, first, 1)
+    return protocol.split_to_fit(messages), bool(older), gap
 
 
 # Messages -------------------------------------------------------------------

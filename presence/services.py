@@ -8,6 +8,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Count
 
 from jabber import clock
 from jabber.groups import control_group, room_group
@@ -50,27 +51,53 @@ def online_counts(room_ids: list[int]) -> dict[int, int]:
     return {room_id: len(users) for room_id, users in counts.items()}
 
 
-def open_socket_count(user_id: int) -> int:
-    """How many sockets the user holds open, on every server process."""
-    return Connection.objects.filter(user_id=user_id).count()
+def open_socket_counts(user_ids: set[int]) -> dict[int, int]:
+    """How many sockets each user holds open, on every server process (none: left out)."""
+    rows = (
+        Connection.objects.filter(user_id__in=user_ids)
+        .values("user_id")
+        .annotate(count=Count("id"))
+        .values_list("user_id", "count")
+    )
+    return dict(rows)
 
 
 def join(*, channel_name: str, user_id: int, room_id: int, hub_channel: str = "") -> PresenceChange:
     """Record a new socket; the list changes when it is the user's first in the room."""
+    (changed,) = join_many([(channel_name, user_id, room_id, hub_channel)])
+    return PresenceChange(room_id=room_id, changed=changed)
+
+
+def join_many(sockets: list[tuple[str, int, int, str]]) -> list[bool]:
+    """join() for (socket key, user id, room id, hub channel) rows: whether each changed its room.
+
+    Socket keys are never reused while their row exists (a socket pruned while
+    silent joins again under its key only once the row is gone).
+    """
+    now = clock.utcnow()
     with transaction.atomic():
-        already = Connection.objects.filter(room_id=room_id, user_id=user_id).exists()
-        now = clock.utcnow()
-        # Socket keys are never reused while their row exists (a socket pruned
-        # while silent joins again under its key only once the row is gone).
-        Connection.objects.create(
-            channel_name=channel_name,
-            user_id=user_id,
-            room_id=room_id,
-            hub_channel=hub_channel,
-            connected=now,
-            last_seen=now,
+        present = set(
+            Connection.objects.filter(
+                room_id__in={room_id for _, _, room_id, _ in sockets},
+                user_id__in={user_id for _, user_id, _, _ in sockets},
+            ).values_list("room_id", "user_id")
         )
-    return PresenceChange(room_id=room_id, changed=not already)
+        Connection.objects.bulk_create(
+            Connection(
+                channel_name=key,
+                user_id=user_id,
+                room_id=room_id,
+                hub_channel=hub_channel,
+                connected=now,
+                last_seen=now,
+            )
+            for key, user_id, room_id, hub_channel in sockets
+        )
+    changed = []
+    for _, user_id, room_id, _ in sockets:
+        changed.append((room_id, user_id) not in present)
+        present.add((room_id, user_id))
+    return changed
 
 
 def leave(channel_name: str) -> PresenceChange | None:

@@ -1,5 +1,6 @@
 """Sending rules, called the way the consumer and the admin call them."""
 
+import json
 import threading
 
 import pytest
@@ -10,6 +11,7 @@ from chat import protocol, selectors, services
 from chat.models import Message, Room
 from chat.services import ChatError
 from chat.tests.factories import RoomFactory
+from presence import services as presence
 
 
 @pytest.mark.django_db(transaction=True)
@@ -154,3 +156,42 @@ def test_limits_count_the_sends_before_them_in_the_same_batch(ann, lobby, settin
     assert codes == ["ok", "rate_limited", "ok", "rate_limited"]
     assert 0 < outcomes[1].retry_after <= 30
     assert Message.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_admitting_many_counts_sockets_bans_and_joins_across_the_batch(ann, bob, lobby, settings):
+    settings.JABBER_MAX_SOCKETS_PER_USER = 2
+    settings.JABBER_JOIN_BURST = 3
+    services.ban_user(actor=None, user=bob, room=lobby, reason="spam")
+    outcomes = services.admit_many(
+        [(ann, "lobby"), (bob, "lobby"), (ann, "new-room"), (ann, "lobby"), (bob, "other")]
+    )
+    assert [type(o).__name__ for o in outcomes] == [
+        "Admission", "Admission", "Admission", "ChatError", "Admission",
+    ]  # fmt: skip
+    assert outcomes[1].ban is not None and outcomes[1].ban.reason == "spam"
+    assert outcomes[0].ban is None and outcomes[4].ban is None
+    assert outcomes[3].code == "forbidden", "ann's third socket is over the cap of 2"
+    assert outcomes[2].room.name == "new-room" and Room.objects.filter(name="new-room").exists()
+
+
+@pytest.mark.django_db
+def test_opening_many_registers_presence_and_says_hello_to_each(ann, bob, lobby):
+    first = services.send_message(user=ann, room=lobby, body="one").message
+    services.send_message(user=bob, room=lobby, body="two")
+    opened = services.open_sockets(
+        [
+            services.OpenRequest("h#1", ann, lobby, None, "h"),
+            services.OpenRequest("h#2", bob, lobby, first.id, "h"),
+            services.OpenRequest("h#3", ann, lobby, first.id, "h"),  # ann's second tab
+        ]
+    )
+    assert [o.changed for o in opened] == [True, True, False]
+    hellos = [json.loads(o.frames[0]) for o in opened]
+    assert [h["you"]["username"] for h in hellos] == ["ann", "bob", "ann"]
+    assert all(h["online"] == [{"id": ann.id, "username": "ann"}, {"id": bob.id, "username": "bob"}]
+               for h in hellos)  # fmt: skip
+    assert [m["body"] for m in hellos[0]["messages"]] == ["one", "two"]
+    assert [m["body"] for m in hellos[1]["messages"]] == ["two"] and hellos[1]["has_more"]
+    assert hellos[2]["messages"] == hellos[1]["messages"]
+    assert presence.open_socket_counts({ann.id, bob.id}) == {ann.id: 2, bob.id: 1}

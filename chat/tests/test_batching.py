@@ -6,8 +6,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from chat import services
+from chat.batching import Batcher
 from chat.models import Message
-from chat.sender import Sender
 from chat.services import ChatError, SendRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,9 +28,9 @@ def batches(monkeypatch):
 
 
 async def test_sends_waiting_together_are_stored_in_one_batch_in_order(ann, bob, lobby, batches):
-    sender = Sender()
+    sender = Batcher(services.send_messages, "sends")
     requests = [SendRequest(ann if n % 2 else bob, lobby, f"m{n}", f"c-{n}") for n in range(20)]
-    results = await asyncio.gather(*(sender.send(request) for request in requests))
+    results = await asyncio.gather(*(sender.submit(request) for request in requests))
     # gather starts every send before the first batch runs, so all 20 wait together.
     assert batches == [20]
     assert [r.message.seq for r in results] == list(range(1, 21))
@@ -41,10 +41,10 @@ async def test_sends_waiting_together_are_stored_in_one_batch_in_order(ann, bob,
 
 
 async def test_a_refused_send_raises_for_its_sender_only(ann, bob, lobby, batches):
-    sender = Sender()
+    sender = Batcher(services.send_messages, "sends")
     outcomes = await asyncio.gather(
-        sender.send(SendRequest(ann, lobby, "fine")),
-        sender.send(SendRequest(bob, lobby, " ", "c-blank")),
+        sender.submit(SendRequest(ann, lobby, "fine")),
+        sender.submit(SendRequest(bob, lobby, " ", "c-blank")),
         return_exceptions=True,
     )
     assert outcomes[0].created and outcomes[0].message.seq == 1
@@ -53,7 +53,7 @@ async def test_a_refused_send_raises_for_its_sender_only(ann, bob, lobby, batche
 
 
 async def test_an_idle_sender_stores_each_send_at_once(ann, lobby, batches):
-    sender = Sender()
+    sender = Batcher(services.send_messages, "sends")
     for n in range(3):
-        await sender.send(SendRequest(ann, lobby, f"m{n}"))
+        await sender.submit(SendRequest(ann, lobby, f"m{n}"))
     assert batches == [1, 1, 1]
