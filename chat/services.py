@@ -349,8 +349,8 @@ def _store(
             resends[key] = message
     if stored:
         Message.objects.bulk_create(stored)
-        touched = {message.room_id: message.room for message in stored}
-        Room.objects.bulk_update(touched.values(), ["last_seq", "last_activity"])
+        for room in {message.room_id: message.room for message in stored}.values():
+            Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq, last_activity=now)
     return stored
 
 
