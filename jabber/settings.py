@@ -149,7 +149,11 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 5},
+            "OPTIONS": {
+                "pool_class": "jabber.cache.SharedConnectionPool",
+                "socket_timeout": 5,
+                "socket_connect_timeout": 5,
+            },
         }
     }
 else:
