@@ -16,8 +16,9 @@ STYLES = {
     "websockets": ("bare websockets", "tab:green", "o"),
     "tutorial": ("Channels tutorial (daphne)", "tab:red", "s"),
     "jabber": ("Jabber (daphne)", "tab:blue", "D"),
-    "jabber-uvicorn": ("Jabber (uvicorn)", "tab:purple", "^"),
-    "tutorial-redis": ("Channels tutorial (Redis)", "tab:orange", "v"),
+    "jabber-uvicorn": ("Jabber (uvicorn, websockets)", "tab:purple", "^"),
+    "jabber-uvicorn-sansio": ("Jabber (uvicorn, websockets-sansio)", "tab:brown", "v"),
+    "tutorial-redis": ("Channels tutorial (Redis)", "tab:orange", "<"),
     "jabber-redis": ("Jabber (Redis)", "tab:cyan", "P"),
 }
 

@@ -142,7 +142,11 @@ def start_recording(record: list[str], raw: Path, svg: Path) -> list[subprocess.
 def main() -> None:
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--server", default="jabber", choices=["jabber", "jabber-uvicorn"])
+    parser.add_argument(
+        "--server",
+        default="jabber",
+        choices=["jabber", "jabber-uvicorn", "jabber-uvicorn-sansio"],
+    )
     parser.add_argument("--rate", type=float, default=2000.0, help="offered deliveries/s")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--rooms", type=int, default=10)

@@ -572,26 +572,44 @@ def render_targets(report: dict) -> str:
     fanouts = report.get("fanout", [])
     idles = {row["server"]: row for row in report.get("idle", [])}
 
-    def held(name: str, rooms: int, processes: int = 1) -> float | None:
+    def ladder(name: str, rooms: int, processes: int = 1) -> dict | None:
         for row in fanouts:
             if row["server"] == name and row["rooms"] == rooms and row["processes"] == processes:
-                return row["held"]["100"]
+                return row
         return None
 
+    def held(name: str, rooms: int, processes: int = 1) -> float | None:
+        row = ladder(name, rooms, processes)
+        return row["held"]["100"] if row else None
+
+    def per_core(name: str, rooms: int) -> float | None:
+        """Held deliveries/s per core of server CPU at that step."""
+        row = ladder(name, rooms)
+        step = row and row["held"]["100"] and step_at(row, row["held"]["100"])
+        return step["achieved"] / step["server_cpu"] if step and step["server_cpu"] else None
+
+    single = [name for name, kind in SERVERS.items() if kind.jabber and not kind.redis]
     lines = []
     for name, rooms, label in (
         (name, rooms, label)
-        for name in ("jabber", "jabber-uvicorn")
+        for name in single
         for rooms, label in ((10, "10 rooms x 50"), (1, "1 room x 500"))
     ):
         jabber, bare = held(name, rooms), held("websockets", rooms)
         if jabber is not None and bare:
             ratio = jabber / bare
-            lines.append(
+            line = (
                 f"- {label}: {SERVERS[name].label} holds {jabber:,.0f}/s = {ratio:.2f}x"
                 f" bare websockets ({bare:,.0f}/s, a floor when the generator was the limit);"
                 f" target >= 0.5x: {'met' if ratio >= 0.5 else 'NOT met'}"
             )
+            mine, theirs = per_core(name, rooms), per_core("websockets", rooms)
+            if mine and theirs:
+                line += (
+                    f". Per core of server CPU at those steps: {mine:,.0f}/s vs"
+                    f" {theirs:,.0f}/s = {mine / theirs:.2f}x"
+                )
+            lines.append(line)
     for row in fanouts:
         if row["server"].startswith("jabber") and row["rooms"] == 10 and row["processes"] == 1:
             step = step_at(row, 1000)
@@ -603,7 +621,7 @@ def render_targets(report: dict) -> str:
                     f"{'met' if ok else 'NOT met'}"
                 )
     tutorial_idle = idles.get("tutorial")
-    for name in ("jabber", "jabber-uvicorn"):
+    for name in single:
         if name in idles:
             lines += idle_targets(SERVERS[name].label, idles[name], tutorial_idle)
     one, two = held("jabber-redis", 10, 1), held("jabber-redis", 10, 2)
@@ -689,10 +707,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="JSON file (default bench/results/<time>.json)")
     args = parser.parse_args()
     if args.standard:
-        args.servers = args.servers or ["websockets", "tutorial", "jabber"]
+        # Jabber as production runs it (docs/deploy.md); add "jabber" for daphne.
+        args.servers = args.servers or ["websockets", "tutorial", "jabber-uvicorn-sansio"]
         args.idle = args.reconnect = True
     if args.servers is None:
-        args.servers = [] if args.redis else ["jabber"]
+        args.servers = [] if args.redis else ["jabber-uvicorn-sansio"]
     if args.topology is None:
         args.topology = ["10x50", "1x500"]
 
