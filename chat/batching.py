@@ -6,7 +6,7 @@ and are then handed over in one call (`services.send_messages`,
 `services.admit_many`, `services.open_sockets`), which does its queries once
 per batch instead of once per request. An idle process hands each request over
 at once, alone; a busy one (a burst of messages, a reconnect storm) pays per
-batch, and lets each batch wait JABBER_BATCH_LINGER for more company.
+batch.
 """
 
 import asyncio
@@ -15,17 +15,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 
 from chat.services import ChatError
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 200
-
-
-async def _linger() -> None:
-    await asyncio.sleep(settings.JABBER_BATCH_LINGER)
 
 
 class Batcher:
@@ -53,14 +48,8 @@ class Batcher:
         return outcome
 
     async def _hand_over(self) -> None:
-        busy = False
         while self.waiting:
-            if busy and len(self.waiting) < MAX_BATCH:
-                await _linger()
             batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
-            # Requests that found the last batch still at work mean traffic: the
-            # next batch waits a moment longer for company.
-            busy = len(batch) > 1
             try:
                 outcomes = await database_sync_to_async(self.handle)([r for r, _ in batch])
             except Exception as error:

@@ -234,8 +234,6 @@ JABBER_JOIN_BURST = env_int("JABBER_JOIN_BURST", 30)
 JABBER_JOIN_PER_SECOND = env_float("JABBER_JOIN_PER_SECOND", 1.0)
 JABBER_TYPING_INTERVAL = env_float("JABBER_TYPING_INTERVAL", 2.0)
 JABBER_CLIENT_ID_MAX = 64
-# Under load, a batch of sends or handshakes waits this long for more to join it.
-JABBER_BATCH_LINGER = env_float("JABBER_BATCH_LINGER", 0.002)
 # A socket whose client leaves more than this unread is dropped (it resumes).
 JABBER_SLOW_CLIENT_BUFFER = env_int("JABBER_SLOW_CLIENT_BUFFER", 1024 * 1024)
 

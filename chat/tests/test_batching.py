@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat import batching, services
+from chat import services
 from chat.batching import Batcher
 from chat.models import Message
 from chat.services import ChatError, SendRequest
@@ -57,39 +57,3 @@ async def test_an_idle_sender_stores_each_send_at_once(ann, lobby, batches):
     for n in range(3):
         await sender.submit(SendRequest(ann, lobby, f"m{n}"))
     assert batches == [1, 1, 1]
-
-
-async def test_a_busy_queue_lets_the_next_batch_wait_for_company(ann, lobby, monkeypatch):
-    loop = asyncio.get_running_loop()
-    sizes: list[int] = []
-    arrivals: list[asyncio.Future] = []
-
-    async def arrive(body: str) -> None:
-        arrivals.append(asyncio.ensure_future(sender.submit(SendRequest(ann, lobby, body))))
-        await asyncio.sleep(0)  # submit() queues its request before it first waits
-
-    def handle(requests):
-        sizes.append(len(requests))
-        if len(sizes) == 1:
-            # A send comes while the first batch is at the database: the queue is busy.
-            asyncio.run_coroutine_threadsafe(arrive("c"), loop).result(timeout=10)
-        return services.send_messages(requests)
-
-    async def linger() -> None:
-        # What arrives while a busy queue lingers joins the batch it waits for.
-        await arrive("d")
-        await arrive("e")
-
-    monkeypatch.setattr(batching, "_linger", linger)
-    sender = Batcher(handle, "sends")
-    first = await asyncio.gather(
-        sender.submit(SendRequest(ann, lobby, "a")), sender.submit(SendRequest(ann, lobby, "b"))
-    )
-    for _ in range(100):
-        if len(arrivals) == 3:
-            break
-        await asyncio.sleep(0)
-    rest = await asyncio.wait_for(asyncio.gather(*arrivals), 10)
-    assert sizes == [2, 3]
-    assert [r.message.body for r in [*first, *rest]] == ["a", "b", "c", "d", "e"]
-    assert [r.message.seq for r in [*first, *rest]] == [1, 2, 3, 4, 5]
