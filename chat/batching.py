@@ -16,7 +16,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from chat.services import ChatError
+from chat.services import ChatError, settle
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +42,7 @@ class Batcher:
         self.waiting.append((request, future))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._hand_over(), name=f"jabber-{self.name}")
-        outcome = await future
-        if isinstance(outcome, ChatError):
-            raise outcome
-        return outcome
+        return settle(await future)
 
     async def _hand_over(self) -> None:
         while self.waiting:

@@ -89,7 +89,13 @@ class RestrictionQuerySet(models.QuerySet):
         return self.filter(Q(expires__isnull=True) | Q(expires__gt=now))
 
     def applying_to(self, user_id: int, room_id: int):
-        return self.filter(user_id=user_id).filter(Q(room_id=room_id) | Q(room__isnull=True))
+        return self.applying_to_any({user_id}, {room_id})
+
+    def applying_to_any(self, user_ids: set[int], room_ids: set[int]):
+        """On one of the users, in one of the rooms or in every room."""
+        return self.filter(user_id__in=user_ids).filter(
+            Q(room_id__in=room_ids) | Q(room__isnull=True)
+        )
 
 
 class Restriction(models.Model):

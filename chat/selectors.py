@@ -1,13 +1,13 @@
 """Read-only queries: history pages, the lobby, restrictions in force."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from chat import protocol
-from chat.models import Ban, Message, Mute, Room
+from chat.models import Ban, Message, Mute, RestrictionQuerySet, Room
 from jabber import clock
 from presence import services as presence
 
@@ -48,6 +48,11 @@ def payloads_after(room: Room, after: int, limit: int) -> tuple[list[dict], bool
     return page[:limit], len(page) > limit
 
 
+def any_before(room: Room, before: int) -> bool:
+    """Whether a visible message with id < before exists."""
+    return _visible(room).filter(id__lt=before).exists()
+
+
 def _before(room: Room, before: int | None, limit: int, read: Callable) -> tuple[list, bool]:
     queryset = _visible(room)
     if before is not None:
@@ -71,36 +76,35 @@ def active_ban(user_id: int, room: Room) -> Ban | None:
 
 def active_bans(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Ban]:
     """The ban in force for each of the (user id, room id) pairs that has one."""
-    if not pairs:
-        return {}
-    bans = (
-        Ban.objects.active(clock.utcnow())
-        .filter(user_id__in={user_id for user_id, _ in pairs})
-        .filter(Q(room_id__in={room_id for _, room_id in pairs}) | Q(room__isnull=True))
-        .order_by("id")
-    )
     found: dict[tuple[int, int], Ban] = {}
-    for ban in bans:
-        for user_id, room_id in pairs:
-            if user_id == ban.user_id and ban.room_id in (None, room_id):
-                found.setdefault((user_id, room_id), ban)
+    for pair, ban in _in_force(Ban.objects.all(), pairs):
+        found.setdefault(pair, ban)
     return found
 
 
 def muted_pairs(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
     """Those of the (user id, room id) pairs under a mute now (in that room or in all)."""
-    rows = (
-        Mute.objects.active(clock.utcnow())
-        .filter(user_id__in={user_id for user_id, _ in pairs})
-        .filter(Q(room_id__in={room_id for _, room_id in pairs}) | Q(room__isnull=True))
-        .values_list("user_id", "room_id")
-    )
-    return {
-        (user_id, room_id)
-        for muted_user, muted_room in rows
-        for user_id, room_id in pairs
-        if user_id == muted_user and muted_room in (None, room_id)
-    }
+    return {pair for pair, _ in _in_force(Mute.objects.all(), pairs)}
+
+
+def _in_force(
+    restrictions: RestrictionQuerySet, pairs: set[tuple[int, int]]
+) -> Iterator[tuple[tuple[int, int], Ban | Mute]]:
+    """Each (pair, restriction) in force now on that user in that room, oldest first.
+
+    One query for all the pairs; it also finds users' restrictions in the other
+    pairs' rooms, which the matching here leaves out.
+    """
+    if not pairs:
+        return
+    user_ids = {user_id for user_id, _ in pairs}
+    room_ids = {room_id for _, room_id in pairs}
+    for restriction in (
+        restrictions.active(clock.utcnow()).applying_to_any(user_ids, room_ids).order_by("id")
+    ):
+        for user_id, room_id in pairs:
+            if user_id == restriction.user_id and restriction.room_id in (None, room_id):
+                yield (user_id, room_id), restriction
 
 
 def last_message_time(user_id: int, room: Room) -> datetime | None:

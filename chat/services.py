@@ -48,6 +48,13 @@ class ChatError(Exception):
         return protocol.error_frame(self.code, self.detail, self.client_id, self.retry_after)
 
 
+def settle(outcome: Any) -> Any:
+    """One outcome of a batch call, as a single call has it: returned, or raised if refused."""
+    if isinstance(outcome, ChatError):
+        raise outcome
+    return outcome
+
+
 @dataclass(frozen=True)
 class SendResult:
     message: Message
@@ -88,9 +95,7 @@ def get_or_create_room(name: str) -> Room:
 def admit(user, room_name: str) -> Admission:
     """Decide whether a socket may open: refuse over the caps, report a ban."""
     (outcome,) = admit_many([(user, room_name)])
-    if isinstance(outcome, ChatError):
-        raise outcome
-    return outcome
+    return settle(outcome)
 
 
 def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatError]:
@@ -184,8 +189,7 @@ def _replay(room: Room, after: int | None) -> tuple[list[list[dict]], bool, bool
         return protocol.split_to_fit(messages), has_more, False
     messages, gap = selectors.payloads_after(room, after, settings.JABBER_REPLAY_MAX)
     first = messages[0]["id"] if messages else after + 1
-    older, _ = selectors.payloads_before(room, first, 1)
-    return protocol.split_to_fit(messages), bool(older), gap
+    return protocol.split_to_fit(messages), selectors.any_before(room, first), gap
 
 
 # Messages -------------------------------------------------------------------
@@ -257,9 +261,7 @@ def send_message(*, user, room: Room, body: str, client_id: str | None = None) -
     A repeated (user, room, client_id) stores nothing and returns the original.
     """
     (outcome,) = send_messages([SendRequest(user, room, body, client_id)])
-    if isinstance(outcome, ChatError):
-        raise outcome
-    return outcome
+    return settle(outcome)
 
 
 def send_messages(requests: Sequence[SendRequest]) -> list[SendResult | ChatError]:
