@@ -30,8 +30,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # No channel per socket: the process's hub subscribes for all of them.
     channel_layer_alias = None
     room = None
+    user_id = None
+    key = None  # the socket's key in the hub and in presence, once it has joined
 
     # Connection lifecycle -----------------------------------------------------
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However the socket ends (its disconnect, or an error that ends the
+            # application before it), it leaves the room: no ghost stays online.
+            await self._release()
 
     async def connect(self) -> None:
         user = self.scope["user"]
@@ -91,16 +101,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._schedule_session_end()
 
     async def disconnect(self, code: int) -> None:
-        if self.room is None:
+        await self._release()
+
+    async def _release(self) -> None:
+        """Leave presence and the hub, once."""
+        key, self.key = self.key, None
+        if key is None:
             return
         self.ready = False
         timer = getattr(self, "session_timer", None)
         if timer is not None:
             timer.cancel()
         try:
-            change = await database_sync_to_async(presence.leave)(self.key)
+            change = await database_sync_to_async(presence.leave)(key)
         finally:
-            await self.hub.leave(self.key, self._groups())
+            await self.hub.leave(key, self._groups())
         if change is not None and change.changed:
             await self.hub.announce_presence(self.room.id)
 
@@ -292,3 +307,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def send_frame(self, frame: dict) -> None:
         await self.send(text_data=protocol.encode(frame))
+
+    # A frame or close for a client that has just left is dropped: its disconnect
+    # comes next, and must not be lost to an error raised here.
+
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        try:
+            await super().send(text_data, bytes_data, close)
+        except transport.PEER_GONE:
+            logger.debug("user %s left before a frame could be sent", self.user_id)
+
+    async def close(self, code=None, reason=None) -> None:
+        try:
+            await super().close(code, reason)
+        except transport.PEER_GONE:
+            logger.debug("user %s left before the close", self.user_id)

@@ -14,7 +14,14 @@ import struct
 from collections.abc import Callable
 from functools import partial
 
+from autobahn.exception import Disconnected
+
 logger = logging.getLogger(__name__)
+
+# What a send raises once the client has gone: ASGI asks servers for an OSError
+# (uvicorn's ClientDisconnected); daphne raises autobahn's Disconnected while the
+# close handshake runs, and drops the send silently once the connection is closed.
+PEER_GONE = (OSError, Disconnected)
 
 
 def unwrap(send: Callable) -> Callable:

@@ -8,6 +8,8 @@ import pytest
 
 from jabber.testing.clients import UserSpec, create_user_sessions, recv_until, run_async, ws_connect
 
+PINGS_IN_FLIGHT = 300
+
 
 def get_page(server, path: str, session: str) -> tuple[int, str]:
     request = urllib.request.Request(server.url + path, headers={"Cookie": f"sessionid={session}"})
@@ -93,3 +95,32 @@ def test_real_server_closes_oversized_frames(start_server, live_env, kind, code)
                 return a.close_code
 
     assert run_async(oversized()) == code
+
+
+# A tab that closes while its frames are still being handled (pings, then gone): the
+# answers find the client gone, and the tab must still leave the room. uvicorn raises
+# for each of those sends; daphne only in the moment its close handshake runs, which
+# the in-process presence tests cover.
+@pytest.mark.parametrize("kind", ["uvicorn", "uvicorn-sansio"])
+def test_a_tab_closed_while_its_pings_are_handled_leaves_no_ghost(start_server, live_env, kind):
+    server = start_server(live_env, kind=kind)
+    ann, bob = create_user_sessions(live_env, [UserSpec("ann"), UserSpec("bob")])
+
+    def online(frame: dict) -> list[str]:
+        return [user["username"] for user in frame["online"]]
+
+    async def ping_and_go() -> list[str]:
+        async with ws_connect(server, "lobby", bob.session) as b:
+            await recv_until(b, "hello")
+            async with ws_connect(server, "lobby", ann.session) as a:
+                await recv_until(a, "hello")
+                await recv_until(b, lambda f: f["type"] == "presence" and "ann" in online(f))
+                for _ in range(PINGS_IN_FLIGHT):
+                    await a.send(json.dumps({"type": "ping"}))
+            # Closed without reading a pong: most are answered after the peer left.
+            gone = await recv_until(b, lambda f: f["type"] == "presence" and "ann" not in online(f))
+            return online(gone)
+
+    assert run_async(ping_and_go()) == ["bob"]
+    log = server.log_path.read_text()
+    assert "Exception inside application" not in log and "Exception in ASGI" not in log

@@ -1,6 +1,7 @@
 """Presence and typing as sockets see them (SPEC §4 and the typing row of §3)."""
 
 import pytest
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from django.core.management import call_command
 
@@ -139,4 +140,54 @@ async def test_prune_presence_command_tells_live_rooms(ann, bob, fake_clock):
     await db(call_command)("prune_presence")
     assert (await a.receive_type("presence"))["online"] == users(ann)
     await a.close()
+    await b.close()
+
+
+class LeavingClient:
+    """The whole application, under a server whose sends raise once `gone` is set."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.gone = False
+
+    async def __call__(self, scope, receive, send) -> None:
+        from jabber.asgi import application
+
+        async def send_unless_gone(message: dict) -> None:
+            if self.gone:
+                raise self.error
+            await send(message)
+
+        await application(scope, receive, send_unless_gone)
+
+
+async def ann_leaves_while_a_ping_is_answered(ann, bob, error: Exception):
+    """bob watches ann's tab answer a ping after she left; returns her socket and bob's."""
+    b, _ = await open_socket(bob, "lobby")
+    client = LeavingClient(error)
+    a, _ = await open_socket(ann, "lobby", application=client)
+    await b.receive_type("presence", online=users(ann, bob))
+    client.gone = True
+    await a.send({"type": "ping"})
+    await a.communicator.send_input({"type": "websocket.disconnect", "code": 1001})
+    return a, b
+
+
+# What servers raise for a send to a client that has left: uvicorn's ClientDisconnected
+# is an OSError, daphne raises autobahn's Disconnected during the close handshake.
+@pytest.mark.parametrize("error", [OSError("client disconnected"), Disconnected("closed protocol")])
+async def test_a_tab_that_leaves_before_its_pong_goes_offline(ann, bob, error):
+    a, b = await ann_leaves_while_a_ping_is_answered(ann, bob, error)
+    await b.receive_type("presence", online=users(bob))
+    await a.communicator.wait(timeout=3)  # ended by its disconnect, without an error
+    assert not await db(Connection.objects.filter(user=ann).exists)()
+    await b.close()
+
+
+async def test_a_socket_that_fails_still_leaves_the_room(ann, bob):
+    a, b = await ann_leaves_while_a_ping_is_answered(ann, bob, RuntimeError("a bug"))
+    with pytest.raises(RuntimeError, match="a bug"):
+        await a.communicator.wait(timeout=3)
+    await b.receive_type("presence", online=users(bob))
+    assert not await db(Connection.objects.filter(user=ann).exists)()
     await b.close()

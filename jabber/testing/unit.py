@@ -136,9 +136,14 @@ async def open_socket(
     origin: str | None = ORIGIN,
     session_key: str | None = None,
     path: str | None = None,
+    application=None,
 ) -> tuple[Socket, dict | None]:
-    """Connect like a browser would; returns the socket and its hello (None if refused)."""
-    from jabber.asgi import application
+    """Connect like a browser would; returns the socket and its hello (None if refused).
+
+    `application` stands in for the project's ASGI application (to wrap it).
+    """
+    if application is None:
+        from jabber.asgi import application
 
     headers = []
     if origin is not None:
