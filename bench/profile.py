@@ -145,7 +145,7 @@ def main() -> None:
     parser.add_argument(
         "--server",
         default="jabber",
-        choices=["jabber", "jabber-uvicorn", "jabber-uvicorn-sansio"],
+        choices=["jabber", "jabber-uvicorn", "jabber-uvicorn-sansio", "jabber-redis"],
     )
     parser.add_argument("--rate", type=float, default=2000.0, help="offered deliveries/s")
     parser.add_argument("--seconds", type=float, default=15.0)
