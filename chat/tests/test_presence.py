@@ -191,3 +191,16 @@ async def test_a_socket_that_fails_still_leaves_the_room(ann, bob):
     await b.receive_type("presence", online=users(bob))
     assert not await db(Connection.objects.filter(user=ann).exists)()
     await b.close()
+
+
+async def test_a_tab_that_leaves_during_the_handshake_is_not_left_online(ann, bob):
+    b, _ = await open_socket(bob, "lobby")
+    client = LeavingClient(OSError("client disconnected"))
+    client.gone = True  # gone before the accept: ann's presence row is already written
+    with pytest.raises(OSError):
+        await open_socket(ann, "lobby", application=client)
+    assert not await db(Connection.objects.filter(user=ann).exists)()
+    again, hello = await open_socket(bob, "lobby")
+    assert hello["online"] == users(bob)
+    for socket in (b, again):
+        await socket.close()
