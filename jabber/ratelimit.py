@@ -55,6 +55,7 @@ class Bucket:
         expiry = int(self.burst / self.rate) + 2
         if isinstance(cache, RedisCache):
             redis_key = cache.make_and_validate_key(name)
+            # The cache API has no atomic read-modify-write; its client (and pool) does.
             client = cache._cache.get_client(redis_key, write=True)
             wait = _TAKE([redis_key], [self.burst, repr(self.rate), repr(now), expiry], client)
             return float(wait)
