@@ -88,9 +88,6 @@ class RestrictionQuerySet(models.QuerySet):
         now = now or timezone.now()
         return self.filter(Q(expires__isnull=True) | Q(expires__gt=now))
 
-    def applying_to(self, user_id: int, room_id: int):
-        return self.applying_to_any({user_id}, {room_id})
-
     def applying_to_any(self, user_ids: set[int], room_ids: set[int]):
         """On one of the users, in one of the rooms or in every room."""
         return self.filter(user_id__in=user_ids).filter(

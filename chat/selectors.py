@@ -71,11 +71,11 @@ def lobby_rooms(limit: int = 200) -> list[Room]:
 
 
 def active_ban(user_id: int, room: Room) -> Ban | None:
-    return Ban.objects.active(clock.utcnow()).applying_to(user_id, room.id).first()
+    return active_bans({(user_id, room.id)}).get((user_id, room.id))
 
 
 def active_bans(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Ban]:
-    """The ban in force for each of the (user id, room id) pairs that has one."""
+    """The newest ban in force for each of the (user id, room id) pairs that has one."""
     found: dict[tuple[int, int], Ban] = {}
     for pair, ban in _in_force(Ban.objects.all(), pairs):
         found.setdefault(pair, ban)
@@ -90,7 +90,7 @@ def muted_pairs(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
 def _in_force(
     restrictions: RestrictionQuerySet, pairs: set[tuple[int, int]]
 ) -> Iterator[tuple[tuple[int, int], Ban | Mute]]:
-    """Each (pair, restriction) in force now on that user in that room, oldest first.
+    """Each (pair, restriction) in force now on that user in that room, newest first.
 
     One query for all the pairs; it also finds users' restrictions in the other
     pairs' rooms, which the matching here leaves out.
@@ -99,9 +99,7 @@ def _in_force(
         return
     user_ids = {user_id for user_id, _ in pairs}
     room_ids = {room_id for _, room_id in pairs}
-    for restriction in (
-        restrictions.active(clock.utcnow()).applying_to_any(user_ids, room_ids).order_by("id")
-    ):
+    for restriction in restrictions.active(clock.utcnow()).applying_to_any(user_ids, room_ids):
         for user_id, room_id in pairs:
             if user_id == restriction.user_id and restriction.room_id in (None, room_id):
                 yield (user_id, room_id), restriction

@@ -2,13 +2,14 @@
 
 import json
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import close_old_connections
 
 from accounts.tests.factories import UserFactory
 from chat import protocol, selectors, services
-from chat.models import Message, Room
+from chat.models import Ban, Message, Room
 from chat.services import ChatError
 from chat.tests.factories import RoomFactory
 from presence import services as presence
@@ -173,6 +174,16 @@ def test_admitting_many_counts_sockets_bans_and_joins_across_the_batch(ann, bob,
     assert outcomes[0].ban is None and outcomes[4].ban is None
     assert outcomes[3].code == "forbidden", "ann's third socket is over the cap of 2"
     assert outcomes[2].room.name == "new-room" and Room.objects.filter(name="new-room").exists()
+
+
+@pytest.mark.django_db
+def test_the_page_and_the_socket_report_the_newest_of_several_bans(ann, lobby):
+    older = services.ban_user(actor=None, user=ann, room=None, reason="spam")
+    Ban.objects.filter(pk=older.pk).update(created=older.created - timedelta(days=1))
+    services.ban_user(actor=None, user=ann, room=lobby, reason="flooding")
+    assert selectors.active_ban(ann.pk, lobby).reason == "flooding"
+    (admission,) = services.admit_many([(ann, "lobby")])
+    assert admission.ban.reason == "flooding"
 
 
 @pytest.mark.django_db
