@@ -143,9 +143,7 @@ def main() -> None:
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--server",
-        default="jabber",
-        choices=["jabber", "jabber-uvicorn", "jabber-uvicorn-sansio", "jabber-redis"],
+        "--server", default="jabber", choices=[n for n, kind in SERVERS.items() if kind.jabber]
     )
     parser.add_argument("--rate", type=float, default=2000.0, help="offered deliveries/s")
     parser.add_argument("--seconds", type=float, default=15.0)
