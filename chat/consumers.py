@@ -8,22 +8,19 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import events, protocol, selectors, services, transport
-from chat.fanout import get_hub
-from chat.models import ROOM_NAME_RE
+from chat import protocol, selectors, services, transport
+from chat.realtime.runtime import get_runtime
 from chat.services import ChatError
-from jabber import clock
+from jabber import clock, events
+from jabber.events import CloseCode
 from jabber.groups import room_group, session_group, user_group
 from presence import services as presence
 
 logger = logging.getLogger(__name__)
 
-CLOSE_TOO_BIG = 1009
-# daphne (autobahn) lets an application send only 1000 and 3000-4999.
-CLOSE_TOO_BIG_FALLBACK = 4009
-CLOSE_BANNED = 4403
-CLOSE_SESSION_ENDED = 4401
-CLOSE_RATE_LIMITED = 4429
+
+def error_frame(error: ChatError) -> dict:
+    return protocol.error_frame(error.code, error.detail, error.client_id, error.retry_after)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -32,6 +29,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     room = None
     user_id = None
     key = None  # the socket's key in the hub and in presence, once it has joined
+    request_id = None  # of the client frame being handled
 
     # Connection lifecycle -----------------------------------------------------
 
@@ -45,32 +43,34 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope["user"]
+        # The URL's room converter has checked the name.
         name = self.scope["url_route"]["kwargs"]["room"]
         after = self._after_from_query()
-        if not user.is_authenticated or not ROOM_NAME_RE.fullmatch(name) or after is False:
+        if not user.is_authenticated or after is False:
             await self.close()
             return
         self.user = user
         self.user_id = user.id
-        self.hub = get_hub()
+        self.runtime = get_runtime()
+        self.hub = await self.runtime.start()
         await self._admit_and_open(name, after)
 
     async def _admit_and_open(self, name: str, after: int | None) -> None:
         """Refuse, report a ban, or join the room and send hello."""
         try:
-            admission = await self.hub.admissions.submit((self.user, name))
+            admission = await self.runtime.admissions.submit((self.user, name))
         except ChatError as error:
             if error.code != "rate_limited":
                 await self.close()
                 return
             await self.accept()
-            await self.send_frame(error.frame())
-            await self.close(CLOSE_RATE_LIMITED)
+            await self.send_frame(error_frame(error))
+            await self.close(CloseCode.RATE_LIMITED)
             return
         if admission.ban is not None:
             await self.accept()
-            await self.send_frame(services.ban_error(admission.ban).frame())
-            await self.close(CLOSE_BANNED)
+            await self.send_frame(error_frame(services.ban_error(admission.ban)))
+            await self.close(CloseCode.FORBIDDEN)
             return
 
         self.room = admission.room
@@ -78,10 +78,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.pending: list[str] = []
         self.last_touch = clock.now()
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
-        self.key = await self.hub.new_key()
+        self.key = await self.runtime.new_key()
         # Subscribe before reading the scrollback so nothing falls between the two.
         await self.hub.join(self.key, self, self._groups())
-        opened = await self.hub.openings.submit(
+        opened = await self.runtime.openings.submit(
             services.OpenRequest(self.key, self.user, self.room, after, self.hub.channel_name)
         )
         await self.accept()
@@ -90,14 +90,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.socket_transport = transport.find(self.raw_send)
         self.write_frame = transport.frame_writer(self.raw_send)
         transport.allow_buffering(self.socket_transport, 4 * settings.JABBER_SLOW_CLIENT_BUFFER)
-        for text in opened.frames:
-            await self.send(text_data=text)
+        for frame in opened.frames:
+            await self.send_frame(frame)
         self.ready = True
         for text in self.pending:
             await self.send(text_data=text)
         self.pending = []
         if opened.changed:
-            await self.hub.announce_presence(self.room.id, opened.online)
+            await self.runtime.announcer.announce(self.room.id, opened.online)
         self._schedule_session_end()
 
     async def disconnect(self, code: int) -> None:
@@ -117,7 +117,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         finally:
             await self.hub.leave(key, self._groups())
         if change is not None and change.changed:
-            await self.hub.announce_presence(self.room.id)
+            await self.runtime.announcer.announce(self.room.id)
 
     def _after_from_query(self) -> int | bool | None:
         """The `after` id of a resume, None without one, False when it is malformed."""
@@ -131,7 +131,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def _join_presence(self) -> presence.PresenceChange:
         return presence.join(
-            channel_name=self.key,
+            socket_key=self.key,
             user_id=self.user_id,
             room_id=self.room.id,
             hub_channel=self.hub.channel_name,
@@ -151,7 +151,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         seconds = max(0.0, session.get_expiry_age())
         loop = asyncio.get_running_loop()
         self.session_timer = loop.call_later(
-            seconds, lambda: asyncio.ensure_future(self.close(CLOSE_SESSION_ENDED))
+            seconds, lambda: asyncio.ensure_future(self.close(CloseCode.SESSION_ENDED))
         )
 
     # Frames from the client -------------------------------------------------
@@ -172,29 +172,38 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close_too_big()
             return
         try:
-            command = protocol.parse(text_data)
+            request = protocol.parse(text_data)
         except protocol.ProtocolError as error:
-            await self.reject_frame(error.code, error.detail, error.client_id)
+            logger.warning(
+                "user %s sent a bad frame: %s (%s)", self.user_id, error.code, error.detail
+            )
+            frame = protocol.error_frame(error.code, error.detail, error.client_id)
+            await self.send_frame(protocol.reply(frame, error.request_id))
             return
-        handler = self.handlers[type(command)]
+        command = request.command
+        self.request_id = request.request_id
         try:
-            await handler(self, command)
+            await self.handlers[type(command)](self, command)
         except ChatError as error:
             logger.info("user %s: %s (%s)", self.user_id, error.code, error.detail)
-            await self.send_frame(error.frame())
+            await self.reply(error_frame(error))
+
+    async def reply(self, frame: dict) -> None:
+        """Answer the frame being handled: the reply carries its request_id back."""
+        await self.send_frame(protocol.reply(frame, self.request_id))
 
     async def close_too_big(self) -> None:
         try:
-            await self.close(CLOSE_TOO_BIG)
+            await self.close(CloseCode.TOO_BIG)
         except Exception:
-            await self.close(CLOSE_TOO_BIG_FALLBACK)
+            await self.close(CloseCode.TOO_BIG_FALLBACK)
 
-    async def reject_frame(self, code: str, detail: str, client_id: str | None = None) -> None:
+    async def reject_frame(self, code: str, detail: str) -> None:
         logger.warning("user %s sent a bad frame: %s (%s)", self.user_id, code, detail)
-        await self.send_frame(protocol.error_frame(code, detail, client_id))
+        await self.send_frame(protocol.error_frame(code, detail))
 
     async def on_message(self, command: protocol.SendCommand) -> None:
-        result = await self.hub.sends.submit(
+        result = await self.runtime.sends.submit(
             services.SendRequest(self.user, self.room, command.body, command.client_id)
         )
         if not result.created:
@@ -203,40 +212,33 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if message.deleted:
                 # client_id lets the sender clear its pending copy.
                 frame = protocol.message_deleted_frame(message.id)
-                await self.send_frame({**frame, "client_id": message.client_id})
+                await self.reply({**frame, "client_id": message.client_id})
             else:
-                await self.send_frame(protocol.message_frame(protocol.message_payload(message)))
+                await self.reply(protocol.message_frame(protocol.message_payload(message)))
 
     async def on_history(self, command: protocol.HistoryCommand) -> None:
-        if command.after is not None:
-            query = selectors.payloads_after
-            args = (self.room, command.after, command.limit)
-        else:
-            query = selectors.payloads_before
-            args = (self.room, command.before, command.limit)
-        messages, has_more = await database_sync_to_async(query)(*args)
-        chunks = protocol.split_to_fit(messages)
-        if len(chunks) > 1:
-            # Too big for one frame: answer with the part nearest the cursor.
-            chunks = [chunks[0]] if command.after is not None else [chunks[-1]]
-            has_more = True
-        await self.send_frame(protocol.history_frame(chunks[0], has_more))
+        messages, has_more = await database_sync_to_async(selectors.history_page)(
+            self.room, before=command.before, after=command.after, limit=command.limit
+        )
+        await self.reply(protocol.history_frame(messages, has_more))
 
     async def on_typing(self, command: protocol.TypingCommand) -> None:
-        relay = await database_sync_to_async(presence.should_relay_typing)(
+        relay = await database_sync_to_async(services.should_relay_typing)(
             self.user_id, self.room.id
         )
         if relay:
             frame = protocol.typing_frame(protocol.user_payload(self.user))
-            await events.publish_room(self.room.id, frame, except_user=self.user_id)
+            await events.publish_async(
+                services.room_frame(self.room.id, frame, except_user=self.user_id)
+            )
 
     async def on_ping(self, command: protocol.PingCommand) -> None:
         seq, rejoined, changed = await database_sync_to_async(self._heartbeat)()
         # Group memberships expire, and vanish when Redis restarts empty.
         await self.hub.refresh(force=rejoined)
         if changed:
-            await self.hub.announce_presence(self.room.id)
-        await self.send_frame(protocol.pong_frame(seq))
+            await self.runtime.announcer.announce(self.room.id)
+        await self.reply(protocol.pong_frame(seq))
 
     async def on_edit(self, command: protocol.EditCommand) -> None:
         await database_sync_to_async(services.edit_message)(
@@ -276,8 +278,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # Frames from the hub and the channel layer ------------------------------
 
-    async def deliver(self, text: str, frame: bytes) -> None:
-        """Hand a room frame to this socket: `frame` is `text` framed for the wire."""
+    async def deliver(self, text: str, wire: bytes) -> None:
+        """Hand a room frame to this socket: `wire` is `text` framed for the wire."""
         if not self.ready:
             if self.room is not None:
                 self.pending.append(text)
@@ -295,15 +297,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.write_frame is None:
             await self.raw_send({"type": "websocket.send", "text": text})
         else:
-            self.write_frame(frame)
+            self.write_frame(wire)
 
-    async def user_close(self, event: dict) -> None:
+    async def close_by_event(self, event: events.CloseSockets) -> None:
         """A ban, logout or deactivation ends this socket (handed over by the hub)."""
-        if event.get("room") not in (None, getattr(self.room, "id", None)):
+        if event.room not in (None, getattr(self.room, "id", None)):
             return
-        if event.get("text"):
-            await self.send(text_data=event["text"])
-        await self.close(event.get("code", CLOSE_SESSION_ENDED))
+        if event.text:
+            await self.send(text_data=event.text)
+        await self.close(event.code)
 
     async def send_frame(self, frame: dict) -> None:
         await self.send(text_data=protocol.encode(frame))

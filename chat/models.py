@@ -6,11 +6,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
 from jabber import clock
 
-ROOM_NAME_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
+# The one definition of a room name; URLs match it through chat.converters.
+ROOM_NAME_PATTERN = r"[a-z0-9_-]{1,64}"
+ROOM_NAME_RE = re.compile(ROOM_NAME_PATTERN)
 
 
 def validate_room_name(value: str) -> None:
@@ -22,8 +23,8 @@ class Room(models.Model):
     name = models.CharField(max_length=64, unique=True, validators=[validate_room_name])
     title = models.CharField(max_length=120, blank=True)
     topic = models.CharField(max_length=500, blank=True)
-    created = models.DateTimeField(default=timezone.now)
-    last_activity = models.DateTimeField(default=timezone.now, db_index=True)
+    created = models.DateTimeField(default=clock.utcnow)
+    last_activity = models.DateTimeField(default=clock.utcnow, db_index=True)
     # The highest seq handed out; bumped in the same transaction as the insert.
     last_seq = models.PositiveBigIntegerField(default=0)
     locked = models.BooleanField(default=False, help_text="Read-only: nobody can send.")
@@ -48,7 +49,7 @@ class Message(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     seq = models.PositiveBigIntegerField()
     body = models.TextField()
-    created = models.DateTimeField(default=timezone.now, db_index=True)
+    created = models.DateTimeField(default=clock.utcnow, db_index=True)
     edited = models.DateTimeField(null=True, blank=True)
     deleted = models.DateTimeField(null=True, blank=True, db_index=True)
     deleted_by = models.ForeignKey(
@@ -85,7 +86,7 @@ class Message(models.Model):
 
 class RestrictionQuerySet(models.QuerySet):
     def active(self, now=None):
-        now = now or timezone.now()
+        now = now or clock.utcnow()
         return self.filter(Q(expires__isnull=True) | Q(expires__gt=now))
 
     def applying_to_any(self, user_ids: set[int], room_ids: set[int]):
@@ -103,7 +104,7 @@ class Restriction(models.Model):
         Room, null=True, blank=True, on_delete=models.CASCADE, help_text="Empty: every room."
     )
     reason = models.CharField(max_length=500, blank=True)
-    created = models.DateTimeField(default=timezone.now)
+    created = models.DateTimeField(default=clock.utcnow)
     expires = models.DateTimeField(null=True, blank=True, help_text="Empty: never.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -9,13 +9,20 @@ from django.conf import settings
 
 
 class ProtocolError(Exception):
-    """A frame the server cannot act on; carries a SPEC error code."""
+    """A frame the server cannot act on; carries an error code of docs/protocol.md."""
 
-    def __init__(self, code: str, detail: str, client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        client_id: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.client_id = client_id
+        self.request_id = request_id
 
 
 @dataclass(frozen=True)
@@ -54,8 +61,20 @@ class DeleteCommand:
 
 Command = SendCommand | HistoryCommand | TypingCommand | PingCommand | EditCommand | DeleteCommand
 
+
+@dataclass(frozen=True)
+class Request:
+    """A parsed client frame: its command, and the request_id its reply carries back."""
+
+    command: Command
+    request_id: str | None = None
+
+
 # Ids are 64-bit in every database we run on.
 MAX_ID = 2**63 - 1
+
+# A client's tag for matching a reply to its request.
+REQUEST_ID_MAX = 64
 
 # JSON nested deeper than this is hostile, not chat.
 MAX_DEPTH = 8
@@ -121,9 +140,33 @@ def _body(data: dict, client_id: str | None = None) -> str:
     return value
 
 
-def parse(text: str) -> Command:
-    """Parse one client frame into a command, or raise ProtocolError."""
+def _request_id(data: dict) -> str | None:
+    value = data.get("request_id")
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= REQUEST_ID_MAX
+        or not value.isprintable()
+    ):
+        raise ProtocolError(
+            "bad_request", f"request_id must be 1-{REQUEST_ID_MAX} printable characters."
+        )
+    return value
+
+
+def parse(text: str) -> Request:
+    """Parse one client frame, or raise ProtocolError (with the request_id, once it is known)."""
     data = decode(text)
+    request_id = _request_id(data)
+    try:
+        return Request(_command(data), request_id)
+    except ProtocolError as error:
+        error.request_id = request_id
+        raise
+
+
+def _command(data: dict) -> Command:
     kind = data.get("type")
     if kind == "message":
         client_id = _client_id(data)
@@ -285,6 +328,11 @@ def presence_frame(online: list[dict]) -> dict:
 
 def typing_frame(user: dict) -> dict:
     return {"type": "typing", "user": user}
+
+
+def reply(frame: dict, request_id: str | None) -> dict:
+    """A frame answering one request: it carries that request's request_id back."""
+    return frame if request_id is None else {**frame, "request_id": request_id}
 
 
 def error_frame(

@@ -1,6 +1,7 @@
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.urls import re_path
+from django.urls import path, re_path
 
+from chat import converters  # noqa: F401 (registers <room:>)
 from chat.consumers import ChatConsumer
 
 
@@ -13,8 +14,8 @@ class NotFoundConsumer(AsyncWebsocketConsumer):
         await self.close()
 
 
-# Any single path segment reaches the chat consumer, which refuses bad names with 403.
+# A socket for anything but a valid room name is refused at the handshake (403).
 websocket_urlpatterns = [
-    re_path(r"^ws/chat/(?P<room>[^/]+)/$", ChatConsumer.as_asgi()),
+    path("ws/chat/<room:room>/", ChatConsumer.as_asgi()),
     re_path(r"", NotFoundConsumer.as_asgi()),
 ]

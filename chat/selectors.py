@@ -48,6 +48,24 @@ def payloads_after(room: Room, after: int, limit: int) -> tuple[list[dict], bool
     return page[:limit], len(page) > limit
 
 
+def history_page(
+    room: Room, *, before: int | None, after: int | None, limit: int
+) -> tuple[list[dict], bool]:
+    """A `history` answer: up to `limit` messages before or after an id, within one frame.
+
+    A page too big for one frame is cut to the part nearest the cursor, and
+    `has_more` says there is more.
+    """
+    if after is not None:
+        messages, has_more = payloads_after(room, after, limit)
+    else:
+        messages, has_more = payloads_before(room, before, limit)
+    chunks = protocol.split_to_fit(messages)
+    if len(chunks) > 1:
+        return (chunks[0] if after is not None else chunks[-1]), True
+    return chunks[0], has_more
+
+
 def any_before(room: Room, before: int) -> bool:
     """Whether a visible message with id < before exists."""
     return _visible(room).filter(id__lt=before).exists()

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from chat import views
+from chat import converters, views  # noqa: F401 (converters registers <room:>)
 
 app_name = "chat"
 urlpatterns = [
     path("", views.lobby, name="lobby"),
-    path("<str:name>/", views.room, name="room"),
+    path("<room:name>/", views.room, name="room"),
+    path("<mixed_case_room:name>/", views.room_in_lower_case),
 ]

@@ -2,12 +2,12 @@
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from chat import selectors, services
 from chat.forms import JoinRoomForm
-from chat.models import ROOM_NAME_RE
+from jabber import events
 from presence import services as presence
 
 
@@ -20,11 +20,12 @@ def lobby(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def room_in_lower_case(request: HttpRequest, name: str) -> HttpResponse:
+    return redirect("chat:room", name=name.lower())
+
+
+@login_required
 def room(request: HttpRequest, name: str) -> HttpResponse:
-    if name != name.lower() and ROOM_NAME_RE.fullmatch(name.lower()):
-        return redirect("chat:room", name=name.lower())
-    if not ROOM_NAME_RE.fullmatch(name):
-        raise Http404("No such room.")
     room = services.get_or_create_room(name)
     ban = selectors.active_ban(request.user.id, room)
     if ban is not None:
@@ -52,5 +53,6 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         "online": presence.online(room.id),
         "banned": None,
         "config": config,
+        "close_codes": events.close_code_table(),
     }
     return render(request, "chat/room.html", context)

@@ -7,7 +7,7 @@ from presence.models import Connection
 class ConnectionAdmin(admin.ModelAdmin):
     """Who is online where, read-only: rows come and go with live sockets."""
 
-    list_display = ["user", "room_id", "connected", "last_seen", "channel_name"]
+    list_display = ["user", "room_id", "connected", "last_seen", "socket_key"]
     list_filter = ["room_id"]
     search_fields = ["user__username"]
     ordering = ["room_id", "user__username"]

@@ -4,13 +4,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count
 
-from jabber import clock
+from jabber import clock, events
 from jabber.groups import control_group, room_group
 from presence.models import Connection
 
@@ -25,7 +23,7 @@ class PresenceChange:
 
 @dataclass(frozen=True)
 class PrunedConnection:
-    channel_name: str
+    socket_key: str
     user_id: int
     room_id: int
     hub_channel: str
@@ -62,9 +60,9 @@ def open_socket_counts(user_ids: set[int]) -> dict[int, int]:
     return dict(rows)
 
 
-def join(*, channel_name: str, user_id: int, room_id: int, hub_channel: str = "") -> PresenceChange:
+def join(*, socket_key: str, user_id: int, room_id: int, hub_channel: str = "") -> PresenceChange:
     """Record a new socket; the list changes when it is the user's first in the room."""
-    (changed,) = join_many([(channel_name, user_id, room_id, hub_channel)])
+    (changed,) = join_many([(socket_key, user_id, room_id, hub_channel)])
     return PresenceChange(room_id=room_id, changed=changed)
 
 
@@ -84,7 +82,7 @@ def join_many(sockets: list[tuple[str, int, int, str]]) -> list[bool]:
         )
         Connection.objects.bulk_create(
             Connection(
-                channel_name=key,
+                socket_key=key,
                 user_id=user_id,
                 room_id=room_id,
                 hub_channel=hub_channel,
@@ -100,10 +98,10 @@ def join_many(sockets: list[tuple[str, int, int, str]]) -> list[bool]:
     return changed
 
 
-def leave(channel_name: str) -> PresenceChange | None:
+def leave(socket_key: str) -> PresenceChange | None:
     """Forget a socket; the list changes when it was the user's last in the room."""
     with transaction.atomic():
-        rows = Connection.objects.filter(channel_name=channel_name)
+        rows = Connection.objects.filter(socket_key=socket_key)
         found = rows.values_list("room_id", "user_id").first()
         if found is None:
             return None
@@ -113,11 +111,9 @@ def leave(channel_name: str) -> PresenceChange | None:
     return PresenceChange(room_id=room_id, changed=not remaining)
 
 
-def touch(channel_name: str) -> bool:
+def touch(socket_key: str) -> bool:
     """Mark a socket alive; False when it was pruned meanwhile and must re-join."""
-    return bool(
-        Connection.objects.filter(channel_name=channel_name).update(last_seen=clock.utcnow())
-    )
+    return bool(Connection.objects.filter(socket_key=socket_key).update(last_seen=clock.utcnow()))
 
 
 def prune_stale(timeout: float | None = None) -> tuple[list[PrunedConnection], set[int]]:
@@ -130,12 +126,12 @@ def prune_stale(timeout: float | None = None) -> tuple[list[PrunedConnection], s
     with transaction.atomic():
         stale = list(
             Connection.objects.filter(last_seen__lt=cutoff).values_list(
-                "channel_name", "user_id", "room_id", "hub_channel"
+                "socket_key", "user_id", "room_id", "hub_channel"
             )
         )
         if not stale:
             return [], set()
-        Connection.objects.filter(channel_name__in=[row[0] for row in stale]).delete()
+        Connection.objects.filter(socket_key__in=[row[0] for row in stale]).delete()
         still_there = set(
             Connection.objects.filter(
                 room_id__in={row[2] for row in stale}, user_id__in={row[1] for row in stale}
@@ -153,33 +149,18 @@ def live_hub_channels() -> set[str]:
     )
 
 
-def should_relay_typing(user_id: int, room_id: int) -> bool:
-    """At most one typing relay per user per room per interval, across processes."""
-    key = f"jabber:typing:{room_id}:{user_id}"
-    now = clock.now()
-    last = cache.get(key)
-    if last is not None and now - last < settings.JABBER_TYPING_INTERVAL:
-        return False
-    cache.set(key, now, timeout=int(settings.JABBER_TYPING_INTERVAL) + 1)
-    return True
-
-
 async def prune_and_notify(timeout: float | None = None) -> int:
     """Prune stale sockets, unsubscribe dead processes' hubs, and tell changed rooms."""
     pruned, changed = await database_sync_to_async(prune_stale)(timeout)
     if not pruned:
         return 0
-    layer = get_channel_layer()
     # A hub with no live socket left belongs to a dead process (kill -9): without
     # this the layer would keep queueing frames for it until the groups expire.
     hubs = {c.hub_channel for c in pruned if c.hub_channel}
     dead_hubs = hubs - await database_sync_to_async(live_hub_channels)()
-    for connection in pruned:
-        if connection.hub_channel in dead_hubs:
-            await layer.group_discard(room_group(connection.room_id), connection.hub_channel)
     for hub_channel in dead_hubs:
-        await layer.group_discard(control_group(), hub_channel)
-    for room_id in changed:
-        # Every process's hub turns this into a presence frame for its sockets.
-        await layer.group_send(room_group(room_id), {"type": "presence.changed", "room": room_id})
+        rooms = {c.room_id for c in pruned if c.hub_channel == hub_channel}
+        await events.discard(hub_channel, [*map(room_group, rooms), control_group()])
+    # Every process's hub turns this into a presence frame for its sockets.
+    await events.publish_async(*(events.PresenceChanged(room=room_id) for room_id in changed))
     return len(pruned)

@@ -6,8 +6,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from chat import services
-from chat.batching import Batcher
 from chat.models import Message
+from chat.realtime.batching import Batcher
 from chat.services import ChatError, SendRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -149,6 +149,8 @@ async def test_message_is_stored_then_broadcast_to_everyone_including_sender(ann
 async def test_resend_with_same_client_id_stores_nothing_and_echoes_the_original(ann, bob):
     a, _ = await open_socket(ann, "lobby")
     b, _ = await open_socket(bob, "lobby")
+    # bob's arrival is announced (at once, or at the end of the presence interval).
+    await b.receive_type("presence")
     await a.send({"type": "message", "body": "once", "client_id": "c-7f3a"})
     original = await a.receive_type("message")
     await b.receive_type("message")

@@ -1,11 +1,15 @@
 """The per-process hub: every local socket gets every frame once, in order; leavers get none."""
 
 import asyncio
+import json
 
 import pytest
+from channels.layers import get_channel_layer
 
-from chat import events, protocol, transport
-from chat.fanout import Hub
+from chat import protocol, transport
+from chat.realtime.announcer import PresenceAnnouncer
+from chat.realtime.hub import Hub
+from jabber import events
 from jabber.groups import room_group, user_group
 from presence import services as presence
 
@@ -17,26 +21,24 @@ class Recorder:
         self.frames: list[str] = []
         self.closes: list[dict] = []
 
-    async def deliver(self, text: str, frame: bytes) -> None:
+    async def deliver(self, text: str, wire: bytes) -> None:
         if self.fail:
             raise ConnectionError("socket went away")
-        assert frame == transport.encode_frame(text)
+        assert wire == transport.encode_frame(text)
         self.frames.append(text)
 
-    async def user_close(self, event: dict) -> None:
+    async def close_by_event(self, event: events.CloseSockets) -> None:
         self.closes.append(event)
 
 
-def frame(room_id: int, seq: int) -> dict:
-    return {"type": "room.frame", "room": room_id, "text": f'{{"seq":{seq}}}'}
+def frame(room_id: int, seq: int, **fields) -> events.RoomFrame:
+    return events.RoomFrame(room=room_id, text=f'{{"seq":{seq}}}', **fields)
 
 
 @pytest.fixture
 async def hub():
-    hub = Hub()
-    await hub.start()
-    yield hub
-    await hub.stop()
+    layer = get_channel_layer()
+    return Hub(layer, await layer.new_channel())
 
 
 async def test_every_local_socket_gets_every_frame_once_in_order(hub):
@@ -79,7 +81,7 @@ async def test_except_user_skips_that_persons_sockets(hub):
     ann, bob = Recorder(1), Recorder(2)
     await hub.join("a", ann, [room_group(7)])
     await hub.join("b", bob, [room_group(7)])
-    await hub.dispatch({**frame(7, 1), "except_user": 1})
+    await hub.dispatch(frame(7, 1, except_user=1))
     assert not ann.frames and bob.frames
 
 
@@ -87,7 +89,7 @@ async def test_user_events_reach_only_that_users_sockets(hub):
     ann, bob = Recorder(1), Recorder(2)
     await hub.join("a", ann, [room_group(7), user_group(1)])
     await hub.join("b", bob, [room_group(7), user_group(2)])
-    await hub.dispatch({"type": "user.close", "group": user_group(1), "room": None, "code": 4403})
+    await hub.dispatch(events.CloseSockets(target=user_group(1), code=4403))
     assert len(ann.closes) == 1 and not bob.closes
 
 
@@ -105,34 +107,43 @@ def announcements(monkeypatch, settings, transactional_db):
     settings.JABBER_PRESENCE_BROADCAST_INTERVAL = 0.05
     state = {"online": [], "sent": [], "arrived": asyncio.Event()}
 
-    async def publish_room(room_id, frame, **kwargs):
-        state["sent"].append((room_id, [user["username"] for user in frame["online"]]))
+    async def publish_async(*sent):
+        for event in sent:
+            names = [user["username"] for user in json.loads(event.text)["online"]]
+            state["sent"].append((event.room, names))
         state["arrived"].set()
 
-    monkeypatch.setattr(events, "publish_room", publish_room)
+    monkeypatch.setattr(events, "publish_async", publish_async)
     monkeypatch.setattr(presence, "online", lambda room_id: list(state["online"]))
     return state
 
 
+@pytest.fixture
+async def announcer():
+    announcer = PresenceAnnouncer(asyncio.get_running_loop())
+    yield announcer
+    announcer.cancel()
+
+
 async def test_presence_goes_out_at_once_then_once_per_interval_with_the_latest_list(
-    hub, announcements
+    announcer, announcements
 ):
     announcements["online"] = [{"username": "ann"}]
-    await hub.announce_presence(7)
+    await announcer.announce(7)
     assert announcements["sent"] == [(7, ["ann"])], "the first change is announced at once"
 
     announcements["arrived"].clear()
     for name in ["bob", "cy", "dee"]:
         announcements["online"].append({"username": name})
-        await hub.announce_presence(7)
+        await announcer.announce(7)
     assert len(announcements["sent"]) == 1, "changes inside the interval wait for its end"
     await asyncio.wait_for(announcements["arrived"].wait(), 5)
     assert announcements["sent"] == [(7, ["ann"]), (7, ["ann", "bob", "cy", "dee"])]
 
 
-async def test_presence_throttle_is_per_room(hub, announcements):
-    await hub.announce_presence(7, [{"username": "ann"}])
-    await hub.announce_presence(8, [{"username": "bob"}])
+async def test_presence_throttle_is_per_room(announcer, announcements):
+    await announcer.announce(7, [{"username": "ann"}])
+    await announcer.announce(8, [{"username": "bob"}])
     assert announcements["sent"] == [(7, ["ann"]), (8, ["bob"])]
 
 

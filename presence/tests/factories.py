@@ -8,6 +8,6 @@ class ConnectionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Connection
 
-    channel_name = factory.Sequence(lambda n: f"specific.test!{n}")
+    socket_key = factory.Sequence(lambda n: f"specific.test!{n}#1")
     user = factory.SubFactory(UserFactory)
     room_id = 1

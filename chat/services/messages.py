@@ -1,4 +1,4 @@
-"""Every state change of the chat, in one place, called by the consumer, admin and tests."""
+"""The life of a message: sent (in batches), edited, deleted; broadcast after commit."""
 
 import unicodedata
 from collections.abc import Sequence
@@ -7,18 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from accounts.services import CLOSE_FORBIDDEN, close_sockets
-from chat import events, protocol, selectors
-from chat.models import ROOM_NAME_RE, Ban, Message, Mute, Room
-from jabber import clock
-from jabber.ratelimit import Bucket
-from presence import services as presence
-
-MODERATE_PERMISSION = "chat.moderate_room"
+from chat import protocol, selectors
+from chat.models import Message, Room
+from chat.services.errors import ChatError, settle
+from chat.services.limits import send_bucket
+from chat.services.moderation import is_moderator, log_action
+from jabber import clock, events
 
 # Characters that make text lie about itself: bidi overrides and isolates, and
 # invisible zero-width marks. ZWJ and ZWNJ stay (emoji sequences, Persian).
@@ -27,172 +24,10 @@ _STRIPPED = dict.fromkeys(
 )
 
 
-class ChatError(Exception):
-    """A rule said no; `code` is the SPEC error code sent to the client."""
-
-    def __init__(
-        self,
-        code: str,
-        detail: str,
-        *,
-        retry_after: float | None = None,
-        client_id: str | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.retry_after = retry_after
-        self.client_id = client_id
-
-    def frame(self) -> dict:
-        return protocol.error_frame(self.code, self.detail, self.client_id, self.retry_after)
-
-
-def settle(outcome: Any) -> Any:
-    """One outcome of a batch call, as a single call has it: returned, or raised if refused."""
-    if isinstance(outcome, ChatError):
-        raise outcome
-    return outcome
-
-
 @dataclass(frozen=True)
 class SendResult:
     message: Message
     created: bool
-
-
-@dataclass(frozen=True)
-class Admission:
-    """What a new socket learns at the door."""
-
-    room: Room
-    ban: Ban | None
-
-
-def send_bucket() -> Bucket:
-    return Bucket("send", settings.JABBER_RATE_BURST, settings.JABBER_RATE_PER_SECOND)
-
-
-def join_bucket() -> Bucket:
-    return Bucket("join", settings.JABBER_JOIN_BURST, settings.JABBER_JOIN_PER_SECOND)
-
-
-def is_moderator(user) -> bool:
-    return bool(user.is_active and user.is_staff and user.has_perm(MODERATE_PERMISSION))
-
-
-# Rooms ----------------------------------------------------------------------
-
-
-def get_or_create_room(name: str) -> Room:
-    """The room of that name, created on first visit; raises not_found for a bad name."""
-    if not ROOM_NAME_RE.fullmatch(name):
-        raise ChatError("not_found", "No such room.")
-    room, _ = Room.objects.get_or_create(name=name)
-    return room
-
-
-def admit(user, room_name: str) -> Admission:
-    """Decide whether a socket may open: refuse over the caps, report a ban."""
-    (outcome,) = admit_many([(user, room_name)])
-    return settle(outcome)
-
-
-def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatError]:
-    """admit() for several sockets (user, room name), with the queries done once for all."""
-    open_sockets = presence.open_socket_counts({user.pk for user, _ in requests})
-    rooms: dict[str, Room] = {}
-    for _, name in requests:
-        if name not in rooms and ROOM_NAME_RE.fullmatch(name):
-            rooms[name] = get_or_create_room(name)
-    bans = selectors.active_bans(
-        {(user.pk, rooms[name].pk) for user, name in requests if name in rooms}
-    )
-    outcomes: list[Admission | ChatError] = []
-    for user, name in requests:
-        if open_sockets.get(user.pk, 0) >= settings.JABBER_MAX_SOCKETS_PER_USER:
-            outcomes.append(ChatError("forbidden", "Too many open connections."))
-            continue
-        room = rooms.get(name)
-        if room is None:
-            outcomes.append(ChatError("not_found", "No such room."))
-            continue
-        ban = bans.get((user.pk, room.pk))
-        if ban is None:
-            wait = join_bucket().take(user.pk)
-            if wait:
-                outcomes.append(ChatError("rate_limited", "Joining too often.", retry_after=wait))
-                continue
-            open_sockets[user.pk] = open_sockets.get(user.pk, 0) + 1
-        outcomes.append(Admission(room=room, ban=ban))
-    return outcomes
-
-
-@dataclass(frozen=True)
-class OpenRequest:
-    """A socket admitted to a room, already subscribed to it, about to say hello."""
-
-    key: str
-    user: Any
-    room: Room
-    after: int | None
-    hub_channel: str
-
-
-@dataclass(frozen=True)
-class Opened:
-    frames: list[str]  # the hello, then history frames for a replay too big for one
-    online: list[dict]
-    changed: bool  # the room's online list changed: announce it
-
-
-def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
-    """Register presence and build each socket's hello, reading each room once per batch.
-
-    Sockets of one room that resume from the same id share their replay; each
-    room's online list is read once, after every socket of the batch is in it.
-    """
-    changes = presence.join_many([(r.key, r.user.pk, r.room.pk, r.hub_channel) for r in requests])
-    replays: dict[tuple[int, int | None], tuple[list[list[dict]], bool, bool]] = {}
-    onlines: dict[int, list[dict]] = {}
-    opened = []
-    for request, changed in zip(requests, changes, strict=True):
-        room = request.room
-        if (room.pk, request.after) not in replays:
-            replays[room.pk, request.after] = _replay(room, request.after)
-        if room.pk not in onlines:
-            onlines[room.pk] = presence.online(room.pk)
-        chunks, has_more, gap = replays[room.pk, request.after]
-        online = onlines[room.pk]
-        hello = protocol.hello_frame(
-            room=room.name,
-            you=protocol.user_payload(request.user),
-            online=online,
-            messages=chunks[0],
-            has_more=has_more,
-            gap=gap,
-        )
-        # A replay too big for one frame continues as history frames, oldest first.
-        sequels = [
-            protocol.history_frame(chunk, has_more=index < len(chunks) - 1)
-            for index, chunk in enumerate(chunks[1:], start=2)
-        ]
-        frames = [protocol.encode(frame) for frame in [hello, *sequels]]
-        opened.append(Opened(frames=frames, online=online, changed=changed))
-    return opened
-
-
-def _replay(room: Room, after: int | None) -> tuple[list[list[dict]], bool, bool]:
-    """A hello's messages, cut to fit frames: the last page, or those after an id."""
-    if after is None:
-        messages, has_more = selectors.payloads_before(room, None, settings.JABBER_HISTORY_PAGE)
-        return protocol.split_to_fit(messages), has_more, False
-    messages, gap = selectors.payloads_after(room, after, settings.JABBER_REPLAY_MAX)
-    first = messages[0]["id"] if messages else after + 1
-    return protocol.split_to_fit(messages), selectors.any_before(room, first), gap
-
-
-# Messages -------------------------------------------------------------------
 
 
 def clean_body(body: str, client_id: str | None = None) -> str:
@@ -284,12 +119,14 @@ def send_messages(requests: Sequence[SendRequest]) -> list[SendResult | ChatErro
         try:
             with transaction.atomic():
                 created = _store(requests, bodies, outcomes)
-                frames = [
-                    (message.room_id, protocol.message_frame(protocol.message_payload(message)))
+                broadcasts = [
+                    room_frame(
+                        message.room_id, protocol.message_frame(protocol.message_payload(message))
+                    )
                     for message in created
                 ]
                 # In seq order per room; clients repair any gap by seq all the same.
-                transaction.on_commit(lambda: events.publish_rooms_sync(frames))
+                transaction.on_commit(lambda: events.publish(*broadcasts))
         except IntegrityError:
             # Rooms are locked, so a twin cannot slip in; if one did, judge each alone.
             if len(bodies) > 1:
@@ -411,9 +248,8 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
         message.edited = clock.utcnow()
         message.save(update_fields=["body", "edited"])
         payload = protocol.message_payload(message)
-        transaction.on_commit(
-            lambda: events.publish_room_sync(room.id, protocol.message_edited_frame(payload))
-        )
+        event = room_frame(room.id, protocol.message_edited_frame(payload))
+        transaction.on_commit(lambda: events.publish(event))
     return message
 
 
@@ -444,79 +280,11 @@ def _hide(message: Message, actor) -> None:
     message.deleted_by = actor
     message.save(update_fields=["deleted", "deleted_by"])
     if message.user_id != actor.id:
-        _log(actor, message, "Deleted (hidden) message.")
-    room_id, message_id = message.room_id, message.pk
-    transaction.on_commit(
-        lambda: events.publish_room_sync(room_id, protocol.message_deleted_frame(message_id))
-    )
+        log_action(actor, message, "Deleted (hidden) message.")
+    event = room_frame(message.room_id, protocol.message_deleted_frame(message.pk))
+    transaction.on_commit(lambda: events.publish(event))
 
 
-# Moderation -----------------------------------------------------------------
-
-
-def impose(restriction: Ban | Mute, *, actor=None) -> Ban | Mute:
-    """Save a ban or mute and make it bite at once: a ban closes the user's sockets."""
-    with transaction.atomic():
-        if actor is not None and restriction.created_by_id is None:
-            restriction.created_by = actor
-        restriction.save()
-        if isinstance(restriction, Ban) and restriction.is_active():
-            frame = protocol.error_frame("banned", _ban_detail(restriction))
-            user_id, room_id = restriction.user_id, restriction.room_id
-            transaction.on_commit(
-                lambda: close_sockets(
-                    user_id=user_id,
-                    room_id=room_id,
-                    code=CLOSE_FORBIDDEN,
-                    text=protocol.encode(frame),
-                )
-            )
-    return restriction
-
-
-def ban_user(
-    *, actor, user, room: Room | None = None, expires: datetime | None = None, reason: str = ""
-) -> Ban:
-    return impose(Ban(user=user, room=room, expires=expires, reason=reason), actor=actor)
-
-
-def mute_user(
-    *, actor, user, room: Room | None = None, expires: datetime | None = None, reason: str = ""
-) -> Mute:
-    return impose(Mute(user=user, room=room, expires=expires, reason=reason), actor=actor)
-
-
-def ban_error(ban: Ban) -> ChatError:
-    return ChatError("banned", _ban_detail(ban))
-
-
-def _ban_detail(ban: Ban) -> str:
-    detail = "You are banned from this room"
-    if ban.expires:
-        detail += f" until {protocol.timestamp(ban.expires)}"
-    if ban.reason:
-        detail += f": {ban.reason}"
-    return detail + "."
-
-
-def _log(actor, obj, change_message: str) -> None:
-    if actor is None or not actor.pk:
-        return
-    LogEntry.objects.log_actions(
-        user_id=actor.pk,
-        queryset=[obj],
-        action_flag=CHANGE,
-        change_message=change_message,
-        single_object=True,
-    )
-
-
-def room_latest_seq(room_id: int) -> int:
-    return Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
-
-
-def set_room_locked(room: Room, locked: bool) -> Room:
-    """Make a room read-only (or writable again); sends check it on every message."""
-    Room.objects.filter(pk=room.pk).update(locked=locked)
-    room.locked = locked
-    return room
+def room_frame(room_id: int, frame: dict, *, except_user: int | None = None) -> events.RoomFrame:
+    """The event carrying a frame to every socket in a room, encoded once here for all."""
+    return events.RoomFrame(room=room_id, text=protocol.encode(frame), except_user=except_user)

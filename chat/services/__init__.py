@@ -1,0 +1,74 @@
+"""Every state change of the chat, one module per topic, called by the consumer, admin and tests.
+
+``messages`` (send, edit, delete), ``handshake`` (admitting and opening sockets),
+``moderation`` (bans, mutes, the admin log), ``rooms``, ``limits`` (rate limits)
+and ``errors`` (the one error type). Functions return data and raise
+``ChatError`` with a protocol error code; the callers turn that into frames or pages.
+"""
+
+from chat.services.errors import ChatError, settle
+from chat.services.handshake import (
+    Admission,
+    Opened,
+    OpenRequest,
+    admit,
+    admit_many,
+    open_sockets,
+)
+from chat.services.limits import join_bucket, send_bucket, should_relay_typing
+from chat.services.messages import (
+    SendRequest,
+    SendResult,
+    clean_body,
+    delete_message,
+    delete_messages,
+    edit_message,
+    room_frame,
+    send_message,
+    send_messages,
+)
+from chat.services.moderation import (
+    MODERATE_PERMISSION,
+    ban_detail,
+    ban_error,
+    ban_user,
+    impose,
+    is_moderator,
+    log_action,
+    mute_user,
+)
+from chat.services.rooms import get_or_create_room, room_latest_seq, set_room_locked
+
+__all__ = [
+    "MODERATE_PERMISSION",
+    "Admission",
+    "ChatError",
+    "OpenRequest",
+    "Opened",
+    "SendRequest",
+    "SendResult",
+    "admit",
+    "admit_many",
+    "ban_detail",
+    "ban_error",
+    "ban_user",
+    "clean_body",
+    "delete_message",
+    "delete_messages",
+    "edit_message",
+    "get_or_create_room",
+    "impose",
+    "is_moderator",
+    "join_bucket",
+    "log_action",
+    "mute_user",
+    "open_sockets",
+    "room_frame",
+    "room_latest_seq",
+    "send_bucket",
+    "send_message",
+    "send_messages",
+    "set_room_locked",
+    "settle",
+    "should_relay_typing",
+]

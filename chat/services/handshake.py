@@ -1,0 +1,124 @@
+"""Opening a socket: admission at the door, then presence and the hello, in batches."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from chat import protocol, selectors
+from chat.models import Ban, Room
+from chat.services.errors import ChatError, settle
+from chat.services.limits import join_bucket
+from chat.services.rooms import get_or_create_room
+from presence import services as presence
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a new socket learns at the door."""
+
+    room: Room
+    ban: Ban | None
+
+
+def admit(user, room_name: str) -> Admission:
+    """Decide whether a socket may open: refuse over the caps, report a ban."""
+    (outcome,) = admit_many([(user, room_name)])
+    return settle(outcome)
+
+
+def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatError]:
+    """admit() for several sockets (user, room name), with the queries done once for all."""
+    open_sockets = presence.open_socket_counts({user.pk for user, _ in requests})
+    rooms: dict[str, Room] = {}
+    for _, name in requests:
+        if name not in rooms:
+            try:
+                rooms[name] = get_or_create_room(name)
+            except ChatError:
+                continue
+    bans = selectors.active_bans(
+        {(user.pk, rooms[name].pk) for user, name in requests if name in rooms}
+    )
+    outcomes: list[Admission | ChatError] = []
+    for user, name in requests:
+        if open_sockets.get(user.pk, 0) >= settings.JABBER_MAX_SOCKETS_PER_USER:
+            outcomes.append(ChatError("forbidden", "Too many open connections."))
+            continue
+        room = rooms.get(name)
+        if room is None:
+            outcomes.append(ChatError("not_found", "No such room."))
+            continue
+        ban = bans.get((user.pk, room.pk))
+        if ban is None:
+            wait = join_bucket().take(user.pk)
+            if wait:
+                outcomes.append(ChatError("rate_limited", "Joining too often.", retry_after=wait))
+                continue
+            open_sockets[user.pk] = open_sockets.get(user.pk, 0) + 1
+        outcomes.append(Admission(room=room, ban=ban))
+    return outcomes
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """A socket admitted to a room, already subscribed to it, about to say hello."""
+
+    key: str
+    user: Any
+    room: Room
+    after: int | None
+    hub_channel: str
+
+
+@dataclass(frozen=True)
+class Opened:
+    frames: list[dict]  # the hello, then history frames for a replay too big for one
+    online: list[dict]
+    changed: bool  # the room's online list changed: announce it
+
+
+def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
+    """Register presence and build each socket's hello, reading each room once per batch.
+
+    Sockets of one room that resume from the same id share their replay; each
+    room's online list is read once, after every socket of the batch is in it.
+    """
+    changes = presence.join_many([(r.key, r.user.pk, r.room.pk, r.hub_channel) for r in requests])
+    replays: dict[tuple[int, int | None], tuple[list[list[dict]], bool, bool]] = {}
+    onlines: dict[int, list[dict]] = {}
+    opened = []
+    for request, changed in zip(requests, changes, strict=True):
+        room = request.room
+        if (room.pk, request.after) not in replays:
+            replays[room.pk, request.after] = _replay(room, request.after)
+        if room.pk not in onlines:
+            onlines[room.pk] = presence.online(room.pk)
+        chunks, has_more, gap = replays[room.pk, request.after]
+        online = onlines[room.pk]
+        hello = protocol.hello_frame(
+            room=room.name,
+            you=protocol.user_payload(request.user),
+            online=online,
+            messages=chunks[0],
+            has_more=has_more,
+            gap=gap,
+        )
+        # A replay too big for one frame continues as history frames, oldest first.
+        sequels = [
+            protocol.history_frame(chunk, has_more=index < len(chunks) - 1)
+            for index, chunk in enumerate(chunks[1:], start=2)
+        ]
+        opened.append(Opened(frames=[hello, *sequels], online=online, changed=changed))
+    return opened
+
+
+def _replay(room: Room, after: int | None) -> tuple[list[list[dict]], bool, bool]:
+    """A hello's messages, cut to fit frames: the last page, or those after an id."""
+    if after is None:
+        messages, has_more = selectors.payloads_before(room, None, settings.JABBER_HISTORY_PAGE)
+        return protocol.split_to_fit(messages), has_more, False
+    messages, gap = selectors.payloads_after(room, after, settings.JABBER_REPLAY_MAX)
+    first = messages[0]["id"] if messages else after + 1
+    return protocol.split_to_fit(messages), selectors.any_before(room, first), gap
