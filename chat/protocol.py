@@ -7,6 +7,28 @@ from typing import Any
 
 from django.conf import settings
 
+# Every `type` the server sends to a client (docs/protocol.md, "Server frames").
+SERVER_FRAME_TYPES = frozenset(
+    {"hello", "message", "history", "pong", "presence", "typing", "message_edited",
+     "message_deleted", "error"}
+)  # fmt: skip
+# Every `type` a client may send (docs/protocol.md, "Client frames").
+CLIENT_FRAME_TYPES = frozenset({"message", "history", "typing", "ping", "edit", "delete"})
+# Every `code` an `error` frame can carry (docs/protocol.md, "Error codes").
+ERROR_CODES = frozenset(
+    {"bad_json", "bad_request", "empty", "too_long", "rate_limited", "muted", "room_locked",
+     "not_found", "forbidden", "banned"}
+)  # fmt: skip
+# Every WebSocket close code the server sends, by name (docs/protocol.md, "Close codes").
+CLOSE_CODES = {
+    "SESSION_ENDED": 4401,
+    "FORBIDDEN": 4403,
+    "RATE_LIMITED": 4429,
+    "TOO_BIG": 1009,
+    # daphne (autobahn) lets an application send only 1000 and 3000-4999.
+    "TOO_BIG_FALLBACK": 4009,
+}
+
 
 class ProtocolError(Exception):
     """A frame the server cannot act on; carries a SPEC error code."""
