@@ -1,4 +1,4 @@
-"""Parse client frames and build server frames (SPEC §3). Pure functions, no I/O."""
+"""Parse client frames and build server frames (docs/protocol.md). Pure functions, no I/O."""
 
 import json
 from dataclasses import dataclass
@@ -31,7 +31,7 @@ CLOSE_CODES = {
 
 
 class ProtocolError(Exception):
-    """A frame the server cannot act on; carries a SPEC error code."""
+    """A frame the server cannot act on; carries an error code (docs/protocol.md#error-codes)."""
 
     def __init__(self, code: str, detail: str, client_id: str | None = None) -> None:
         super().__init__(detail)
@@ -197,7 +197,7 @@ def user_payload(user: Any) -> dict:
 
 
 def message_payload(message: Any) -> dict:
-    """The MESSAGE object of SPEC §3."""
+    """The MESSAGE object (docs/protocol.md#the-message-object)."""
     return {
         "id": message.id,
         "seq": message.seq,

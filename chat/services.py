@@ -28,7 +28,7 @@ _STRIPPED = dict.fromkeys(
 
 
 class ChatError(Exception):
-    """A rule said no; `code` is the SPEC error code sent to the client."""
+    """A rule said no; `code` is the error code sent to the client (docs/protocol.md)."""
 
     def __init__(
         self,
