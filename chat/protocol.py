@@ -1,4 +1,4 @@
-"""Parse client frames and build server frames (SPEC §3). Pure functions, no I/O."""
+"""Parse client frames and build server frames (docs/protocol.md). Pure functions, no I/O."""
 
 import json
 from dataclasses import dataclass
@@ -7,9 +7,22 @@ from typing import Any
 
 from django.conf import settings
 
+# Every `type` the server sends to a client (docs/protocol.md, "Server frames").
+SERVER_FRAME_TYPES = frozenset(
+    {"hello", "message", "history", "pong", "presence", "typing", "message_edited",
+     "message_deleted", "error"}
+)  # fmt: skip
+# Every `type` a client may send (docs/protocol.md, "Client frames").
+CLIENT_FRAME_TYPES = frozenset({"message", "history", "typing", "ping", "edit", "delete"})
+# Every `code` an `error` frame can carry (docs/protocol.md, "Error codes").
+ERROR_CODES = frozenset(
+    {"bad_json", "bad_request", "empty", "too_long", "rate_limited", "muted", "room_locked",
+     "not_found", "forbidden", "banned"}
+)  # fmt: skip
+
 
 class ProtocolError(Exception):
-    """A frame the server cannot act on; carries an error code of docs/protocol.md."""
+    """A frame the server cannot act on; carries an error code (docs/protocol.md#error-codes)."""
 
     def __init__(
         self,
@@ -218,7 +231,7 @@ def user_payload(user: Any) -> dict:
 
 
 def message_payload(message: Any) -> dict:
-    """The MESSAGE object of SPEC §3."""
+    """The MESSAGE object (docs/protocol.md#the-message-object)."""
     return {
         "id": message.id,
         "seq": message.seq,

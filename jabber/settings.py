@@ -221,7 +221,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if JABBER_SECURE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Limits (SPEC §6), each overridable by environment.
+# Limits (docs/protocol.md#limits), each overridable by environment.
 JABBER_MAX_BODY = env_int("JABBER_MAX_BODY", 4000)
 JABBER_MAX_FRAME = env_int("JABBER_MAX_FRAME", 64 * 1024)
 JABBER_RATE_BURST = env_int("JABBER_RATE_BURST", 10)
@@ -237,7 +237,7 @@ JABBER_CLIENT_ID_MAX = 64
 # A socket whose client leaves more than this unread is dropped (it resumes).
 JABBER_SLOW_CLIENT_BUFFER = env_int("JABBER_SLOW_CLIENT_BUFFER", 1024 * 1024)
 
-# Presence (SPEC §4): shortened by tests.
+# Presence (docs/protocol.md#presence-and-typing): shortened by tests.
 JABBER_PRESENCE_TOUCH_INTERVAL = env_float("JABBER_PRESENCE_TOUCH_INTERVAL", 20.0)
 JABBER_PRESENCE_TIMEOUT = env_float("JABBER_PRESENCE_TIMEOUT", 60.0)
 JABBER_PRESENCE_PRUNE_INTERVAL = env_float("JABBER_PRESENCE_PRUNE_INTERVAL", 15.0)

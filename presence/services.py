@@ -30,7 +30,7 @@ class PrunedConnection:
 
 
 def online(room_id: int) -> list[dict]:
-    """The room's online users, sorted by username (SPEC §4)."""
+    """The room's online users, sorted by username (docs/protocol.md#presence)."""
     rows = (
         Connection.objects.filter(room_id=room_id)
         .values_list("user_id", "user__username")

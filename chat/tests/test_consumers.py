@@ -1,4 +1,4 @@
-"""The WebSocket protocol of SPEC §3, frame by frame, with the database checked after each."""
+"""The protocol of docs/protocol.md, frame by frame, with the database checked after each."""
 
 import pytest
 from channels.db import database_sync_to_async

@@ -1,4 +1,4 @@
-"""Moderation from the admin, seen live on sockets (SPEC §5); edit and delete (SPEC §3)."""
+"""Moderation from the admin, seen live on sockets (SPEC §5); edit and delete (docs/protocol.md)."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Presence and typing as sockets see them (SPEC §4 and the typing row of §3)."""
+"""Presence and typing as sockets see them (docs/protocol.md#presence-and-typing)."""
 
 import pytest
 from autobahn.exception import Disconnected

@@ -719,7 +719,8 @@ def test_clients_of_a_killed_process_resume_on_another_without_gap_or_twin(
 
 def test_a_broadcast_dropped_by_a_full_channel_is_repaired_by_seq(start_server, shared_env):
     # Capacity 1: while the receiving process is paused, its queue holds one
-    # message and the layer drops the rest of the burst (SPEC §3, §8).
+    # message and the layer drops the rest of the burst (SPEC §8; the repair is in
+    # docs/protocol.md#missed-messages-seq-and-gap-repair).
     env = {**shared_env, "JABBER_CHANNEL_CAPACITY": "1", **GENEROUS_LIMITS}
     receiving, sending = start_server(env), start_server(env)
     ann, bob = make_users(env, "ann", "bob")

@@ -1,4 +1,4 @@
-// The live room (SPEC §3 protocol, §7 client). Configuration comes from the
+// The live room (protocol: docs/protocol.md). Configuration comes from the
 // <script type="application/json" id="jabber-config"> the server renders.
 //
 // Stable hooks for end-to-end tests (data-testid):
