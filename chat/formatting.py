@@ -153,7 +153,10 @@ def _mentions(state: StateCore) -> None:
                 spans = _mention_spans(token.content, previous)
                 if spans:
                     found.append((children, index, spans))
-                    names.update(name for _, _, name in spans)
+                    for _, _, name in spans:
+                        names.add(name)
+                        if trimmed := name.rstrip(_TRAILING_PUNCTUATION):
+                            names.add(trimmed)
     if not found:
         return
     mentionable = state.env["mentionable"]

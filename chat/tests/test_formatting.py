@@ -403,8 +403,17 @@ def test_resolver_is_asked_once_for_the_names_the_body_may_mention():
 
     rendered = render("@Ann @carol `@bob` @ann", members)
 
-    assert asked == [{"ann", "carol"}]
+    assert len(asked) == 1
+    assert {"ann", "carol"} <= asked[0] <= mention_candidates("@Ann @carol `@bob` @ann")
+    assert "bob" not in asked[0]
     assert rendered.mentions == [1]
+
+
+def test_resolver_is_asked_for_a_name_without_the_sentence_punctuation_after_it():
+    def members(names):
+        return {name: MEMBERS[name] for name in names if name in MEMBERS}
+
+    assert render("thanks @bob.", members).mentions == [2]
 
 
 def test_resolver_is_not_asked_without_an_at_sign():
@@ -486,6 +495,22 @@ def test_any_body_renders_within_the_allow_list(body):
     assert_allowed(rendered.html)
     assert set(rendered.mentions) <= set(MEMBERS.values())
     assert len(rendered.mentions) == len(set(rendered.mentions))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(MARKDOWN_PIECES, max_size=100).map("".join))
+@example("_hi @bob_ and *@ann.*")
+def test_render_looks_up_only_names_among_the_mention_candidates(body):
+    asked: list[str] = []
+
+    def members(names):
+        asked.extend(names)
+        return {name: MEMBERS[name] for name in names if name in MEMBERS}
+
+    rendered = render(body, members)
+
+    assert set(asked) <= mention_candidates(body)
+    assert rendered == render(body, MEMBERS)
 
 
 HOSTILE_BODIES = {
