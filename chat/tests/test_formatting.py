@@ -102,6 +102,25 @@ def assert_allowed(html: str) -> None:
     assert checker.violations == [], html
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<img src=x>",
+        '<a href="javascript:alert(1)" rel="nofollow noopener noreferrer" target="_blank">x</a>',
+        '<a href=" jav&#x09;ascript:x" rel="nofollow noopener noreferrer" target="_blank">x</a>',
+        '<a href="/relative" rel="nofollow noopener noreferrer" target="_blank">x</a>',
+        '<a href="https://x.example">no rel or target</a>',
+        '<p onclick="x()">x</p>',
+        '<span class="mention" data-user-id="1" style="color:red">@x</span>',
+        "<span>not a mention</span>",
+        "<!-- comment -->",
+    ],
+)
+def test_allow_list_check_catches_what_it_should(html):
+    with pytest.raises(AssertionError):
+        assert_allowed(html)
+
+
 def html_of(body: str, members=MEMBERS) -> str:
     return render(body, members).html
 
