@@ -1,3 +1,5 @@
+"""The accounts app; its signals are connected when it is ready."""
+
 from django.apps import AppConfig
 
 

@@ -1,0 +1,1 @@
+"""Chat: rooms, messages, the WebSocket consumer, the services holding every rule, pages, admin."""

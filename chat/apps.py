@@ -1,3 +1,5 @@
+"""The chat app."""
+
 from django.apps import AppConfig
 
 

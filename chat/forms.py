@@ -1,3 +1,5 @@
+"""Forms of the chat pages: joining or creating a room from the lobby."""
+
 from django import forms
 
 from chat.models import validate_room_name

@@ -1,3 +1,5 @@
+"""WebSocket URLs: a socket per room, anything else refused at the handshake."""
+
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.urls import path, re_path
 

@@ -1,3 +1,5 @@
+"""Chat page URLs: the lobby and rooms (names checked by the <room:> converter)."""
+
 from django.urls import path
 
 from chat import converters, views  # noqa: F401 (converters registers <room:>)

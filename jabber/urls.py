@@ -1,3 +1,5 @@
+"""The site's URLs: chat, accounts, admin and the health check."""
+
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path

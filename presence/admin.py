@@ -1,3 +1,5 @@
+"""Live connections in the admin, read-only."""
+
 from django.contrib import admin
 
 from presence.models import Connection

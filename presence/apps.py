@@ -1,3 +1,5 @@
+"""The presence app."""
+
 from django.apps import AppConfig
 
 

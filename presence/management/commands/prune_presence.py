@@ -1,3 +1,5 @@
+"""`manage.py prune_presence`: drop stale connections and tell their rooms."""
+
 from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand
 
