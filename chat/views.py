@@ -52,5 +52,13 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         "online": presence.online(room.id),
         "banned": None,
         "config": config,
+        "close_codes": {
+            "SESSION_ENDED": 4401,
+            "FORBIDDEN": 4403,
+            "IDLE": 4408,
+            "RATE_LIMITED": 4429,
+            "TOO_BIG": 1009,
+            "TOO_BIG_FALLBACK": 4009,
+        },  # stand-in until the table lands
     }
     return render(request, "chat/room.html", context)

@@ -19,19 +19,38 @@
 //   error             the error line (hidden when there is none)
 //   banned-notice     shown when the server bans this user from the room
 import { Connection } from "./connection.js";
-import { MessageView, avatar, element, rowsFor } from "./messages.js";
+import { MessageView, rowsFor } from "./messages.js";
 import { Outbox } from "./outbox.js";
+import { ErrorLine, bannedNotice, renderConnection, renderOnline } from "./room-view.js";
 import { SequenceTracker } from "./sequence.js";
+import {
+  Store,
+  banned,
+  connectionChanged,
+  connectionClosed,
+  findRequest,
+  initialState,
+  markerState,
+  nextRequestId,
+  oldestRequest,
+  olderExist,
+  requestSent,
+  requestSettled,
+  typerHidden,
+  typerShown,
+  typingSent,
+  typingText,
+} from "./store.js";
 
 const HISTORY_PAGE = 50;
 const REPAIR_PAGE = 100;
 const REPAIR_GRACE_MS = 500; // a missing seq may just be reordered; wait before fetching
 const TYPING_SHOWN_MS = 4000;
 const LOAD_OLDER_THRESHOLD_PX = 120;
-const ERROR_SHOWN_MS = 8000;
 const COMPOSER_MAX_ROWS = 8;
 
 const config = JSON.parse(document.getElementById("jabber-config").textContent);
+const closeCodes = JSON.parse(document.getElementById("close-codes").textContent);
 const me = config.user;
 const maxBody = config.maxBody;
 
@@ -44,34 +63,35 @@ const ui = {
   typing: document.querySelector('[data-testid="typing"]'),
   state: document.querySelector('[data-testid="connection-state"]'),
   reconnect: document.querySelector('[data-testid="reconnect"]'),
-  error: document.querySelector('[data-testid="error"]'),
   form: document.querySelector(".composer"),
   composer: document.querySelector('[data-testid="composer"]'),
   send: document.querySelector('[data-testid="send"]'),
   footer: document.querySelector(".room-footer"),
 };
 
+const store = new Store(initialState({ hasMore: config.hasMore }));
 const view = new MessageView(ui.list, {
+  template: document.getElementById("message-template"),
   me,
   isModerator: Boolean(config.isModerator),
   roomName: config.room,
 });
 const outbox = new Outbox(`jabber-outbox:${config.room}:${me.id}`);
 const tracker = new SequenceTracker(config.lastSeq, config.lastId);
+const errorLine = new ErrorLine(document.querySelector('[data-testid="error"]'));
+// Timers are effects, not state: the store knows who types, these only end it.
+const typingTimers = new Map(); // user id -> timeout
+const timers = { repair: null, flush: null };
 
-let hasMore = Boolean(config.hasMore);
-let loadingOlder = false;
-let repairing = false;
-let repairTimer = null;
-let historyRequests = []; // kinds of the history requests awaiting a reply, in order
-const sentOn = new Map(); // client_id -> connection generation it was sent on
-const heldUntil = new Map(); // client_id -> time before which it must not be resent
-let flushTimer = null;
-let lastTypingSent = 0;
-const typers = new Map(); // user id -> {username, timer}
-let errorTimer = null;
-let errorCountdown = null;
-let bannedDetail = "";
+store.subscribe((state, previous) => {
+  if (markerState(state) !== markerState(previous)) refreshMarker();
+  if (state.typers !== previous.typers) {
+    const text = typingText(state);
+    ui.typing.textContent = text;
+    ui.typing.hidden = !text;
+  }
+  if (state.connection !== previous.connection) showConnection(state.connection);
+});
 
 // Connection -------------------------------------------------------------------
 
@@ -81,19 +101,37 @@ const connection = new Connection({
     const after = tracker.id > 0 ? `?after=${tracker.id}` : "";
     return `${scheme}//${location.host}${config.wsPath}${after}`;
   },
+  closeCodes,
   pingInterval: config.pingInterval,
   onFrame: handleFrame,
-  onState: showState,
+  onState: (state, { seconds } = {}) => store.update(connectionChanged, state, seconds ?? null),
   onClose() {
-    historyRequests = [];
-    loadingOlder = false;
-    repairing = false;
-    clearTimeout(repairTimer);
-    repairTimer = null;
+    store.update(connectionClosed);
+    outbox.connectionLost();
+    clearTimeout(timers.repair);
+    timers.repair = null;
     refreshMarker();
     for (const item of outbox.items) view.setPendingStatus(item.clientId, "waiting for connection…");
   },
 });
+
+/** Send a frame that expects an answer, tagged with a request_id; false when offline. */
+function sendRequest(frame, request) {
+  const requestId = nextRequestId(store.state);
+  if (!connection.send({ ...frame, request_id: requestId })) return false;
+  store.update(requestSent, request);
+  return requestId;
+}
+
+/**
+ * The open request `frame` answers, as [requestId, request]. A server that does
+ * not echo request_id yet answers in order: then the oldest open one of `kinds`.
+ */
+function answeredRequest(frame, kinds) {
+  if (!frame.request_id) return oldestRequest(store.state, kinds);
+  const request = store.state.requests[frame.request_id];
+  return request ? [frame.request_id, request] : undefined;
+}
 
 const handlers = {
   hello(frame) {
@@ -103,12 +141,12 @@ const handlers = {
       location.reload();
       return;
     }
-    showOnline(frame.online);
+    renderOnline(ui.onlineList, ui.onlineCount, frame.online, me);
     const stick = view.isAtBottom();
     resolveEchoes(frame.messages);
     view.merge(frame.messages);
     tracker.caughtUp(frame.messages, true);
-    if (!hadMessages) hasMore = Boolean(frame.has_more);
+    if (!hadMessages) store.update(olderExist, frame.has_more);
     refreshMarker();
     if (stick) view.scrollToBottom();
     flushOutbox();
@@ -120,14 +158,15 @@ const handlers = {
   },
 
   history(frame) {
+    const [requestId, request] = answeredRequest(frame, ["before", "after"]) ?? [];
     const kind =
-      historyRequests.shift() ??
+      request?.kind ??
       (frame.messages.length && frame.messages[0].id > tracker.id ? "after" : "before");
     resolveEchoes(frame.messages);
     if (kind === "before") {
       view.keepPosition(() => view.merge(frame.messages));
-      hasMore = Boolean(frame.has_more);
-      loadingOlder = false;
+      store.update(olderExist, frame.has_more);
+      store.update(requestSettled, requestId);
       refreshMarker();
       // A tall window may still show the top: keep filling it.
       requestAnimationFrame(maybeLoadOlder);
@@ -136,7 +175,7 @@ const handlers = {
     const stick = view.isAtBottom();
     const added = view.merge(frame.messages);
     tracker.caughtUp(frame.messages, !frame.has_more);
-    repairing = false;
+    store.update(requestSettled, requestId);
     if (stick) view.scrollToBottom();
     else if (added.length) ui.newMessages.hidden = false;
     if (frame.has_more) requestRepair();
@@ -148,7 +187,7 @@ const handlers = {
   },
 
   presence(frame) {
-    showOnline(frame.online);
+    renderOnline(ui.onlineList, ui.onlineCount, frame.online, me);
   },
 
   typing(frame) {
@@ -160,12 +199,14 @@ const handlers = {
     view.update(message);
     const editor = view.editor(message.id);
     if (editor?.saving) view.closeEdit(message.id);
+    settleRequestsFor(message.id, ["edit"]);
   },
 
   message_deleted(frame) {
     const stick = view.isAtBottom();
     view.remove(frame.id);
     if (frame.client_id) resolvePending(frame.client_id);
+    settleRequestsFor(frame.id, ["edit", "delete"]);
     refreshMarker();
     if (stick) view.scrollToBottom();
   },
@@ -178,6 +219,14 @@ const handlers = {
 function handleFrame(frame) {
   const handler = handlers[frame.type];
   if (handler) handler(frame);
+}
+
+/** An edit or delete is answered by its broadcast, which carries no request_id. */
+function settleRequestsFor(messageId, kinds) {
+  let open;
+  while ((open = findRequest(store.state, (r) => r.messageId === messageId && kinds.includes(r.kind)))) {
+    store.update(requestSettled, open[0]);
+  }
 }
 
 function receiveLive(message) {
@@ -206,46 +255,40 @@ function resolveEchoes(messages) {
 }
 
 function resolvePending(clientId) {
-  outbox.remove(clientId);
-  sentOn.delete(clientId);
-  heldUntil.delete(clientId);
+  const item = outbox.echoed(clientId);
+  if (item?.requestId) store.update(requestSettled, item.requestId);
   view.removePending(clientId);
 }
 
 /** Send, in order, every outbox item not yet sent on this socket; once each. */
 function flushOutbox() {
-  clearTimeout(flushTimer);
-  flushTimer = null;
+  clearTimeout(timers.flush);
+  timers.flush = null;
   if (!connection.ready) return;
-  for (const item of outbox.items) {
-    if (sentOn.get(item.clientId) === connection.generation) continue;
-    const wait = (heldUntil.get(item.clientId) ?? 0) - Date.now();
-    if (wait > 0) {
-      // Keep the order: later items wait behind a held one.
-      flushTimer = setTimeout(flushOutbox, wait);
-      return;
-    }
-    heldUntil.delete(item.clientId);
+  const { send, waitMs } = outbox.due(connection.generation);
+  for (const item of send) {
     const frame = { type: "message", body: item.body, client_id: item.clientId };
-    if (!connection.send(frame)) return;
-    sentOn.set(item.clientId, connection.generation);
+    const requestId = sendRequest(frame, { kind: "message", clientId: item.clientId });
+    if (!requestId) return;
+    outbox.markSent(item.clientId, connection.generation, requestId);
     view.setPendingStatus(item.clientId, "sending…");
   }
+  if (waitMs !== null) timers.flush = setTimeout(flushOutbox, waitMs);
 }
 
 function submitComposer() {
   const body = ui.composer.value.trim();
   if (!body) {
-    showError("Type a message first.");
+    errorLine.show("Type a message first.");
     return;
   }
   // The server counts code points, not UTF-16 units.
   const length = [...body].length;
   if (length > maxBody) {
-    showError(`Your message is ${length} characters long; the limit is ${maxBody}.`);
+    errorLine.show(`Your message is ${length} characters long; the limit is ${maxBody}.`);
     return;
   }
-  clearError();
+  errorLine.clear();
   const item = outbox.add(body);
   view.addPending(item);
   if (!connection.ready) view.setPendingStatus(item.clientId, "waiting for connection…");
@@ -259,41 +302,34 @@ function submitComposer() {
 
 // History and seq-gap repair -------------------------------------------------------
 
-function requestHistory(kind, frame) {
-  if (!connection.send({ type: "history", ...frame })) return false;
-  historyRequests.push(kind);
-  return true;
-}
-
 function refreshMarker() {
-  if (!loadingOlder) view.setMarker(hasMore ? "more" : "start");
+  view.setMarker(markerState(store.state));
 }
 
 function maybeLoadOlder() {
+  const { hasMore, loadingOlder } = store.state;
   if (!hasMore || loadingOlder || !connection.ready) return;
   if (ui.list.scrollTop > LOAD_OLDER_THRESHOLD_PX) return;
   loadOlder();
 }
 
 function loadOlder() {
+  const { hasMore, loadingOlder } = store.state;
   if (!hasMore || loadingOlder || view.oldestId() === undefined) return;
-  if (requestHistory("before", { before: view.oldestId(), limit: HISTORY_PAGE })) {
-    loadingOlder = true;
-    view.setMarker("loading");
-  }
+  sendRequest({ type: "history", before: view.oldestId(), limit: HISTORY_PAGE }, { kind: "before" });
 }
 
 function scheduleRepair() {
-  if (!tracker.hasGap || repairing || repairTimer) return;
-  repairTimer = setTimeout(() => {
-    repairTimer = null;
+  if (!tracker.hasGap || store.state.repairing || timers.repair) return;
+  timers.repair = setTimeout(() => {
+    timers.repair = null;
     if (tracker.hasGap) requestRepair();
   }, REPAIR_GRACE_MS);
 }
 
 function requestRepair() {
-  if (repairing) return;
-  repairing = requestHistory("after", { after: tracker.id, limit: REPAIR_PAGE });
+  if (store.state.repairing) return;
+  sendRequest({ type: "history", after: tracker.id, limit: REPAIR_PAGE }, { kind: "after" });
 }
 
 // Errors ----------------------------------------------------------------------------
@@ -310,178 +346,82 @@ const ERROR_TEXT = {
   forbidden: "You are not allowed to do that.",
   banned: "You are banned from this room.",
 };
-const SEND_ERRORS = new Set(["rate_limited", "muted", "room_locked"]);
 
 function handleError(frame) {
   const { code } = frame;
   if (code === "banned") {
-    bannedDetail = frame.detail;
+    store.update(banned, frame.detail);
     connection.stop("banned");
     return;
   }
   if (!connection.ready) return; // a refused join; the connection retries on its own
   const retryAfter = Number(frame.retry_after) || 0;
-  let clientId = frame.client_id;
-  if (!clientId && SEND_ERRORS.has(code) && view.savingEditorId() === undefined) {
-    // Without a client_id, blame the oldest message in flight: the server answers in order.
-    clientId = outbox.items.find((item) => sentOn.get(item.clientId) === connection.generation)
-      ?.clientId;
-  }
+  // Errors for a send name its client_id even from a server that does not echo request_id.
+  const [requestId, request] =
+    (frame.client_id && !frame.request_id
+      ? undefined
+      : answeredRequest(frame, ["before", "after", "edit", "delete"])) ?? [];
+  const clientId = request?.kind === "message" ? request.clientId : frame.client_id;
+  store.update(requestSettled, requestId);
   if (clientId && outbox.has(clientId)) {
+    store.update(requestSettled, outbox.get(clientId).requestId);
     if (code === "rate_limited") {
       // Not stored, not lost: send it again when the server allows.
-      sentOn.delete(clientId);
-      heldUntil.set(clientId, Date.now() + retryAfter * 1000);
+      outbox.hold(clientId, Date.now() + retryAfter * 1000);
       view.setPendingStatus(clientId, "waiting to send…");
       flushOutbox();
     } else {
       // Refused for good: give the text back to the writer.
-      const item = outbox.items.find((candidate) => candidate.clientId === clientId);
-      resolvePending(clientId);
+      const item = outbox.failed(clientId);
+      view.removePending(clientId);
       if (!ui.composer.value.trim()) {
         ui.composer.value = item.body;
         resizeComposer();
       }
     }
-  } else {
-    const editing = view.savingEditorId();
-    if (editing !== undefined) view.setEditSaving(editing, false);
-    if (code === "bad_request" && historyRequests.length) {
-      historyRequests.shift();
-      loadingOlder = false;
-      repairing = false;
-    }
+  } else if (request?.kind === "edit") {
+    view.setEditSaving(request.messageId, false);
   }
   const text = ERROR_TEXT[code] ?? frame.detail ?? "Something went wrong.";
   if (code === "rate_limited" && retryAfter > 0) {
-    showCountdown(text, retryAfter);
+    errorLine.showCountdown(text, retryAfter);
   } else {
-    showError(text);
+    errorLine.show(text);
   }
-}
-
-function showError(text) {
-  clearError();
-  ui.error.textContent = text;
-  ui.error.hidden = false;
-  errorTimer = setTimeout(clearError, ERROR_SHOWN_MS);
-}
-
-function showCountdown(text, seconds) {
-  clearError();
-  const due = Date.now() + seconds * 1000;
-  const tick = () => {
-    const left = Math.ceil((due - Date.now()) / 1000);
-    if (left <= 0) {
-      clearError();
-      return;
-    }
-    ui.error.textContent = `${text} Try again in ${left} s.`;
-  };
-  ui.error.hidden = false;
-  tick();
-  errorCountdown = setInterval(tick, 1000);
-}
-
-function clearError() {
-  clearTimeout(errorTimer);
-  clearInterval(errorCountdown);
-  errorTimer = errorCountdown = null;
-  ui.error.textContent = "";
-  ui.error.hidden = true;
 }
 
 function showBannedNotice() {
   if (document.querySelector('[data-testid="banned-notice"]')) return;
-  const notice = element("div", "banned-notice");
-  notice.dataset.testid = "banned-notice";
-  notice.setAttribute("role", "alert");
-  const heading = element("h2", "", "You are banned from this room");
-  const back = element("a", "", "Back to the rooms");
-  back.href = "/chat/";
-  const paragraphs = [];
-  if (bannedDetail) paragraphs.push(element("p", "", bannedDetail));
-  const backLine = element("p");
-  backLine.append(back);
-  notice.append(heading, ...paragraphs, backLine);
   ui.form.hidden = true;
   ui.composer.disabled = true;
   ui.send.disabled = true;
   for (const item of outbox.items) view.removePending(item.clientId);
   outbox.clear();
-  clearError();
-  ui.footer.append(notice);
+  errorLine.clear();
+  ui.footer.append(bannedNotice(store.state.bannedDetail));
 }
 
-// Presence, typing, connection state ---------------------------------------------------
-
-function showOnline(online) {
-  const people = [...online].sort((a, b) =>
-    a.username < b.username ? -1 : a.username > b.username ? 1 : 0,
-  );
-  ui.onlineList.replaceChildren(
-    ...people.map((person) => {
-      const item = element("li", person.id === me.id ? "is-self" : "");
-      item.append(avatar(person, "avatar avatar-small"), person.username);
-      item.dataset.testid = "online-user";
-      item.dataset.userId = String(person.id);
-      return item;
-    }),
-  );
-  ui.onlineCount.textContent = String(people.length);
-}
+// Typing, connection state ------------------------------------------------------------
 
 function showTyper(user) {
-  clearTimeout(typers.get(user.id)?.timer);
-  const timer = setTimeout(() => hideTyper(user.id), TYPING_SHOWN_MS);
-  typers.set(user.id, { username: user.username, timer });
-  renderTypers();
+  clearTimeout(typingTimers.get(user.id));
+  typingTimers.set(
+    user.id,
+    setTimeout(() => hideTyper(user.id), TYPING_SHOWN_MS),
+  );
+  store.update(typerShown, user);
 }
 
 function hideTyper(userId) {
-  const typer = typers.get(userId);
-  if (!typer) return;
-  clearTimeout(typer.timer);
-  typers.delete(userId);
-  renderTypers();
+  clearTimeout(typingTimers.get(userId));
+  typingTimers.delete(userId);
+  store.update(typerHidden, userId);
 }
 
-function renderTypers() {
-  const names = [...typers.values()].map((typer) => typer.username).sort();
-  let text = "";
-  if (names.length === 1) text = `${names[0]} is typing…`;
-  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
-  else if (names.length === 3) text = `${names[0]}, ${names[1]} and ${names[2]} are typing…`;
-  else if (names.length > 3) text = `${names[0]}, ${names[1]} and ${names.length - 2} others are typing…`;
-  ui.typing.textContent = text;
-  ui.typing.hidden = !text;
-}
-
-const STATE_TEXT = {
-  connecting: "Connecting…",
-  online: "Online",
-  offline: "Offline: waiting for the network",
-  banned: "Banned from this room",
-  ended: "Your session has ended",
-};
-
-function showState(state, { seconds } = {}) {
-  const changed = ui.state.dataset.state !== state;
-  ui.state.dataset.state = state;
-  if (state === "reconnecting") {
-    // The state is a live region: announce "Reconnecting" once, not every tick of the countdown.
-    if (changed || !ui.state.querySelector(".countdown")) {
-      const countdown = element("span", "countdown");
-      countdown.setAttribute("aria-hidden", "true");
-      ui.state.replaceChildren("Reconnecting", countdown);
-    }
-    ui.state.querySelector(".countdown").textContent = ` in ${seconds} s…`;
-  } else if (changed || ui.state.textContent !== STATE_TEXT[state]) {
-    ui.state.textContent = STATE_TEXT[state];
-  }
-  ui.reconnect.hidden = !(state === "reconnecting" || state === "offline");
-  if (state === "banned") showBannedNotice();
-  if (state === "ended") {
+function showConnection(connectionState) {
+  renderConnection(ui.state, ui.reconnect, connectionState);
+  if (connectionState.state === "banned") showBannedNotice();
+  if (connectionState.state === "ended") {
     // The server ends sockets on logout or a password change: the page will send us to log in.
     location.reload();
   }
@@ -518,8 +458,8 @@ ui.composer.addEventListener("keydown", (event) => {
 ui.composer.addEventListener("input", () => {
   resizeComposer();
   const now = Date.now();
-  if (ui.composer.value.trim() && now - lastTypingSent >= config.typingInterval) {
-    if (connection.send({ type: "typing" })) lastTypingSent = now;
+  if (ui.composer.value.trim() && now - store.state.lastTypingSent >= config.typingInterval) {
+    if (connection.send({ type: "typing" })) store.update(typingSent, now);
   }
 });
 
@@ -582,8 +522,8 @@ ui.list.addEventListener("click", (event) => {
   } else if (action === "delete") {
     const id = messageIdOf(target);
     if (!window.confirm("Delete this message for everyone?")) return;
-    if (!connection.send({ type: "delete", id })) {
-      showError("You are offline: try again once reconnected.");
+    if (!sendRequest({ type: "delete", id }, { kind: "delete", messageId: id })) {
+      errorLine.show("You are offline: try again once reconnected.");
     }
   }
 });
@@ -619,22 +559,22 @@ function saveEdit(id) {
   const body = editor.textarea.value.trim();
   const length = [...body].length;
   if (!body) {
-    showError("A message cannot be empty; delete it instead.");
+    errorLine.show("A message cannot be empty; delete it instead.");
     return;
   }
   if (length > maxBody) {
-    showError(`Your message is ${length} characters long; the limit is ${maxBody}.`);
+    errorLine.show(`Your message is ${length} characters long; the limit is ${maxBody}.`);
     return;
   }
   if (body === currentBody(id)) {
     view.closeEdit(id);
     return;
   }
-  if (!connection.send({ type: "edit", id, body })) {
-    showError("You are offline: try again once reconnected.");
+  if (!sendRequest({ type: "edit", id, body }, { kind: "edit", messageId: id })) {
+    errorLine.show("You are offline: try again once reconnected.");
     return;
   }
-  clearError();
+  errorLine.clear();
   view.setEditSaving(id, true);
 }
 
