@@ -291,6 +291,11 @@ export class MessageView {
     return this.editors.get(id);
   }
 
+  /** The text of message `id` as last stored, if it is shown. */
+  entryBody(id) {
+    return this.entries.get(id)?.message.body;
+  }
+
   /** The editor waiting for the server, if any (errors carry no message id). */
   savingEditorId() {
     for (const [id, editor] of this.editors) if (editor.saving) return id;
