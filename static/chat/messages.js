@@ -1,6 +1,7 @@
 // The message list: keeps one element per message id, in id order, plus the
-// pending messages of this tab at the end. User text only ever goes through
-// textContent, never innerHTML.
+// pending messages of this tab at the end. Each is a clone of the server's
+// <template id="message-template"> (templates/chat/_message.html), the one
+// markup of a message. User text only ever goes through textContent, never innerHTML.
 import { dayKey, formatDay, formatFull, formatTime, parseTimestamp } from "./time.js";
 
 // Consecutive messages of one author closer together than this share a header.
@@ -296,12 +297,6 @@ export class MessageView {
     return this.entries.get(id)?.message.body;
   }
 
-  /** The editor waiting for the server, if any (errors carry no message id). */
-  savingEditorId() {
-    for (const [id, editor] of this.editors) if (editor.saving) return id;
-    return undefined;
-  }
-
   setEditSaving(id, saving) {
     const editor = this.editors.get(id);
     if (!editor) return;
@@ -344,7 +339,8 @@ export class MessageView {
       node.querySelector(".message-body").textContent = message.body;
     }
     if (message.edited && message.edited !== entry.message.edited) {
-      node.querySelector(".message-edited")?.remove();
+      const previousMark = node.querySelector(".message-edited");
+      if (previousMark) removeWithSpace(previousMark);
       const mark = this.template.querySelector(".message-edited").cloneNode(true);
       node.querySelector(".message-meta").append(" ", mark);
       this.#fillEdited(mark, message.edited);

@@ -78,12 +78,6 @@ export class Outbox {
     return this.items.find((item) => item.clientId === clientId);
   }
 
-  /** The item whose latest send carried `requestId`. */
-  byRequestId(requestId) {
-    if (!requestId) return undefined;
-    return this.items.find((item) => item.requestId === requestId);
-  }
-
   /**
    * What to send now on connection `generation`, in order: `send` lists the items
    * due; `waitMs` is set when a held item blocks the rest (later items keep their

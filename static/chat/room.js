@@ -1,5 +1,8 @@
-// The live room (SPEC §3 protocol, §7 client). Configuration comes from the
-// <script type="application/json" id="jabber-config"> the server renders.
+// The live room (SPEC §3 protocol, §7 client): wires the store, the outbox, the
+// message view and the connection together and handles the server's frames.
+// From the server's page: configuration (json_script "jabber-config"), the close
+// codes (json_script "close-codes") and the markup of a message
+// (<template id="message-template">).
 //
 // Stable hooks for end-to-end tests (data-testid):
 //   messages          the message list (<ol>, inside a role="log" live region; also the scroller)
