@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup migrate run test test-prod test-all lint format bench superuser
+.PHONY: setup migrate run test test-js test-prod test-all lint format bench superuser
 
 setup: $(VENV)/.installed
 
@@ -27,8 +27,12 @@ run: migrate
 
 # Embedded defaults: SQLite and the in-memory channel layer (plus the real
 # servers, Redis and browser tests that start their own components).
-test: setup node_modules/.package-lock.json
+test: setup node_modules/.package-lock.json test-js
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Unit tests of the browser client's pure modules (Node's own runner; no packages needed).
+test-js:
+	node --test jstests/
 
 # The same suite on PostgreSQL + Redis, both started for the run and stopped after.
 test-prod: setup node_modules/.package-lock.json

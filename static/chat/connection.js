@@ -1,29 +1,22 @@
 // One WebSocket to a room that keeps itself alive: pings, notices a silent
 // (half-open) socket, and reconnects with exponential backoff and jitter.
+// Close codes come from the server's table (json_script "close-codes"), never written here.
+import { backoffDelay } from "./backoff.js";
 
-export const CLOSE_BANNED = 4403;
-export const CLOSE_SESSION_ENDED = 4401;
-const CLOSE_STALE = 4000;
 const PONG_TIMEOUT_MS = 10000;
-
-const MIN_DELAY_MS = 1000;
-const MAX_DELAY_MS = 30000;
-
-/** 1 s, 2 s, 4 s ... capped at 30 s, each stretched by up to half again at random. */
-export function backoffDelay(attempt, random = Math.random) {
-  const base = Math.min(MAX_DELAY_MS, MIN_DELAY_MS * 2 ** attempt);
-  return Math.round(Math.min(MAX_DELAY_MS, base * (1 + random() * 0.5)));
-}
 
 export class Connection {
   /**
    * url(): the address to open (called on every attempt, so it can carry ?after=).
+   * closeCodes: the server's table ({SESSION_ENDED, FORBIDDEN, ...}).
    * onFrame(frame), onState(state, detail), onClose(code).
    * States: connecting, online (after hello), reconnecting {seconds}, offline, banned, ended.
    */
-  constructor({ url, pingInterval, onFrame, onState, onClose }) {
+  constructor({ url, closeCodes, pingInterval, onFrame, onState, onClose }) {
     this.url = url;
+    this.closeCodes = closeCodes;
     this.pingInterval = pingInterval;
+    this.pings = 0;
     this.onFrame = onFrame;
     this.onState = onState;
     this.onClose = onClose;
@@ -127,9 +120,9 @@ export class Connection {
     this.#clearTimers();
     this.onClose(code);
     if (this.stopped) return;
-    if (code === CLOSE_BANNED) {
+    if (code === this.closeCodes.FORBIDDEN) {
       this.stop("banned");
-    } else if (code === CLOSE_SESSION_ENDED) {
+    } else if (code === this.closeCodes.SESSION_ENDED) {
       this.stop("ended");
     } else {
       this.#scheduleReconnect();
@@ -160,15 +153,18 @@ export class Connection {
 
   /** Ping; a socket that stays silent after it is dead even if the browser has not noticed. */
   #ping() {
-    if (!this.send({ type: "ping" })) return;
+    // Any frame proves the socket alive; the request_id only follows the protocol's rule.
+    this.pings += 1;
+    if (!this.send({ type: "ping", request_id: `ping-${this.pings}` })) return;
     const heard = this.framesReceived;
     clearTimeout(this.timers.pong);
     this.timers.pong = setTimeout(() => {
       if (this.framesReceived === heard && this.socket) {
         const socket = this.socket;
         this.generation += 1; // ignore whatever the dead socket still reports
-        socket.close(CLOSE_STALE, "no reply");
-        this.#closed(CLOSE_STALE);
+        // No close code of ours: the socket is dead, nobody is there to read one.
+        socket.close();
+        this.#closed(undefined);
       }
     }, PONG_TIMEOUT_MS);
   }
@@ -179,7 +175,7 @@ export class Connection {
     this.generation += 1;
     this.socket = null;
     this.ready = false;
-    socket.close(1000, "leaving");
+    socket.close();
   }
 
   #clearTimers() {

@@ -1,6 +1,7 @@
 // The message list: keeps one element per message id, in id order, plus the
-// pending messages of this tab at the end. User text only ever goes through
-// textContent, never innerHTML.
+// pending messages of this tab at the end. Each is a clone of the server's
+// <template id="message-template"> (templates/chat/_message.html), the one
+// markup of a message. User text only ever goes through textContent, never innerHTML.
 import { dayKey, formatDay, formatFull, formatTime, parseTimestamp } from "./time.js";
 
 // Consecutive messages of one author closer together than this share a header.
@@ -28,10 +29,23 @@ function button(label, action, testid, className = "button button-small") {
  * so it stays out of the text of the message or list item; screen readers skip it.
  */
 export function avatar(user, className = "avatar") {
-  const node = element("span", `${className} avatar-${String(user.id).slice(-1)}`);
-  node.dataset.initial = ([...user.username][0] ?? "?").toUpperCase();
+  const node = element("span");
   node.setAttribute("aria-hidden", "true");
+  return paintAvatar(node, user, className);
+}
+
+/** Give an avatar tile (made here or cloned from the template) the colour and initial of `user`. */
+function paintAvatar(node, user, className = "avatar") {
+  node.className = `${className} avatar-${String(user.id).slice(-1)}`;
+  node.dataset.initial = ([...user.username][0] ?? "?").toUpperCase();
   return node;
+}
+
+/** Remove `node` and the space written before it in the template. */
+function removeWithSpace(node) {
+  const before = node.previousSibling;
+  if (before?.nodeType === Node.TEXT_NODE && !before.textContent.trim()) before.remove();
+  node.remove();
 }
 
 /** Rows for a textarea holding `text`: one per line, within bounds. */
@@ -52,8 +66,10 @@ function lowerBound(ids, id) {
 }
 
 export class MessageView {
-  constructor(list, { me, isModerator, roomName }) {
+  /** `template`: the server-rendered <template> holding the one markup of a message. */
+  constructor(list, { template, me, isModerator, roomName }) {
     this.list = list;
+    this.template = template.content.querySelector("li.message");
     this.me = me;
     this.isModerator = isModerator;
     this.roomName = roomName;
@@ -138,14 +154,13 @@ export class MessageView {
   }
 
   addPending(item) {
-    const node = element("li", "message is-own is-pending");
-    node.dataset.testid = "message";
+    const node = this.#clone();
+    node.classList.add("is-own", "is-pending");
     node.dataset.pending = "true";
     node.dataset.clientId = item.clientId;
     node.dataset.queuedAt = String(item.queuedAt);
-    const meta = this.#meta(this.me.username, new Date(item.queuedAt), null);
-    meta.append(" ", element("span", "pending-status", "sending…"));
-    node.append(avatar(this.me), meta, this.#body(item.body));
+    this.#fill(node, { user: this.me, created: new Date(item.queuedAt), edited: null, body: item.body });
+    node.querySelector(".message-actions").remove();
     this.list.append(node);
     this.pending.set(item.clientId, node);
     this.decorate();
@@ -277,10 +292,9 @@ export class MessageView {
     return this.editors.get(id);
   }
 
-  /** The editor waiting for the server, if any (errors carry no message id). */
-  savingEditorId() {
-    for (const [id, editor] of this.editors) if (editor.saving) return id;
-    return undefined;
+  /** The text of message `id` as last stored, if it is shown. */
+  entryBody(id) {
+    return this.entries.get(id)?.message.body;
   }
 
   setEditSaving(id, saving) {
@@ -325,8 +339,11 @@ export class MessageView {
       node.querySelector(".message-body").textContent = message.body;
     }
     if (message.edited && message.edited !== entry.message.edited) {
-      node.querySelector(".message-edited")?.remove();
-      node.querySelector(".message-meta").append(this.#editedMark(message.edited));
+      const previousMark = node.querySelector(".message-edited");
+      if (previousMark) removeWithSpace(previousMark);
+      const mark = this.template.querySelector(".message-edited").cloneNode(true);
+      node.querySelector(".message-meta").append(" ", mark);
+      this.#fillEdited(mark, message.edited);
       node.dataset.edited = message.edited;
     }
     entry.message = { ...entry.message, body: message.body, edited: message.edited };
@@ -334,53 +351,42 @@ export class MessageView {
 
   #render(message) {
     const own = message.user.id === this.me.id;
-    const node = element("li", own ? "message is-own" : "message");
-    node.dataset.testid = "message";
+    const node = this.#clone();
+    if (own) node.classList.add("is-own");
     node.dataset.id = String(message.id);
     node.dataset.seq = String(message.seq);
     node.dataset.userId = String(message.user.id);
     if (message.edited) node.dataset.edited = message.edited;
-    const created = parseTimestamp(message.created);
-    node.append(
-      avatar(message.user),
-      this.#meta(message.user.username, created, message.edited),
-      this.#body(message.body),
-    );
-    if (own || this.isModerator) {
-      const actions = element("div", "message-actions");
-      if (own) actions.append(button("Edit", "edit", "message-edit"));
-      actions.append(button("Delete", "delete", "message-delete"));
-      node.append(actions);
-    }
+    this.#fill(node, { ...message, created: parseTimestamp(message.created) });
+    removeWithSpace(node.querySelector(".pending-status"));
+    if (!own && !this.isModerator) node.querySelector(".message-actions").remove();
+    else if (!own) node.querySelector('[data-action="edit"]').remove();
     return node;
   }
 
-  #meta(username, created, edited) {
-    const meta = element("div", "message-meta");
-    const author = element("span", "message-author", username);
-    author.dataset.testid = "message-author";
-    const time = element("time", "message-time", created ? formatTime(created) : "");
+  #clone() {
+    return this.template.cloneNode(true);
+  }
+
+  /** Put one message's text into a clone of the template; user text only through textContent. */
+  #fill(node, { user, created, edited, body }) {
+    paintAvatar(node.querySelector(".avatar"), user);
+    node.querySelector(".message-author").textContent = user.username;
+    const time = node.querySelector(".message-time");
+    time.textContent = created ? formatTime(created) : "";
     if (created) {
       time.dateTime = created.toISOString();
       time.title = formatFull(created);
     }
-    meta.append(author, " ", time);
-    if (edited) meta.append(" ", this.#editedMark(edited));
-    return meta;
+    const mark = node.querySelector(".message-edited");
+    if (edited) this.#fillEdited(mark, edited);
+    else removeWithSpace(mark);
+    node.querySelector(".message-body").textContent = body;
   }
 
-  #body(text) {
-    const body = element("div", "message-body", text);
-    body.dataset.testid = "message-body";
-    return body;
-  }
-
-  #editedMark(edited) {
-    const mark = element("span", "message-edited", "(edited)");
-    mark.dataset.testid = "message-edited";
+  #fillEdited(mark, edited) {
     const date = parseTimestamp(edited);
     if (date) mark.title = `Edited ${formatFull(date)}`;
-    return mark;
   }
 
   #separator(date, day) {

@@ -1,6 +1,12 @@
-// Messages typed but not yet confirmed by the server. They survive a reload in
-// sessionStorage (per tab, per room); resending one is safe because the server
-// de-duplicates by client_id.
+// Messages typed but not yet confirmed by the server, and the state of sending
+// each one. The text survives a reload in sessionStorage (per tab, per room);
+// resending is safe because the server de-duplicates by client_id.
+//
+// An item is "pending" (to send), "sent" (on the socket of one connection
+// generation, awaiting its echo) or "held" (rate limited until a time). It
+// leaves the outbox when echoed (stored) or failed (refused for good). A sent
+// item goes back to pending when its socket closes, so it is resent once,
+// with the same client_id, on the next connection.
 
 function randomHex(bytes) {
   // crypto.randomUUID needs a secure context; getRandomValues works on plain http too.
@@ -12,7 +18,7 @@ export function newClientId() {
   return `c-${randomHex(12)}`;
 }
 
-function isItem(value) {
+function isStored(value) {
   return (
     value !== null &&
     typeof value === "object" &&
@@ -22,16 +28,22 @@ function isItem(value) {
   );
 }
 
+function pending({ clientId, body, queuedAt }) {
+  return { clientId, body, queuedAt, state: "pending", generation: null, requestId: null, heldUntil: 0 };
+}
+
 export class Outbox {
-  constructor(storageKey) {
+  /** `storage`: a Web Storage (sessionStorage in the page; a stand-in in tests). */
+  constructor(storageKey, storage = globalThis.sessionStorage) {
     this.storageKey = storageKey;
+    this.storage = storage;
     this.items = this.#load();
   }
 
   #load() {
     try {
-      const items = JSON.parse(sessionStorage.getItem(this.storageKey) ?? "[]");
-      return Array.isArray(items) ? items.filter(isItem) : [];
+      const items = JSON.parse(this.storage?.getItem(this.storageKey) ?? "[]");
+      return Array.isArray(items) ? items.filter(isStored).map(pending) : [];
     } catch {
       return [];
     }
@@ -40,17 +52,19 @@ export class Outbox {
   #save() {
     try {
       if (this.items.length) {
-        sessionStorage.setItem(this.storageKey, JSON.stringify(this.items));
+        const stored = this.items.map(({ clientId, body, queuedAt }) => ({ clientId, body, queuedAt }));
+        this.storage.setItem(this.storageKey, JSON.stringify(stored));
       } else {
-        sessionStorage.removeItem(this.storageKey);
+        this.storage.removeItem(this.storageKey);
       }
     } catch {
       // Storage full or disabled: the outbox still works until the page goes away.
     }
   }
 
-  add(body) {
-    const item = { clientId: newClientId(), body, queuedAt: Date.now() };
+  /** Queue a new message; returns its item. */
+  add(body, now = Date.now()) {
+    const item = pending({ clientId: newClientId(), body, queuedAt: now });
     this.items.push(item);
     this.#save();
     return item;
@@ -60,17 +74,75 @@ export class Outbox {
     return this.items.some((item) => item.clientId === clientId);
   }
 
-  remove(clientId) {
-    const item = this.items.find((candidate) => candidate.clientId === clientId);
-    if (item) {
-      this.items = this.items.filter((candidate) => candidate !== item);
-      this.#save();
+  get(clientId) {
+    return this.items.find((item) => item.clientId === clientId);
+  }
+
+  /**
+   * What to send now on connection `generation`, in order: `send` lists the items
+   * due; `waitMs` is set when a held item blocks the rest (later items keep their
+   * place behind it). An item sent on an older socket counts as pending.
+   */
+  due(generation, now = Date.now()) {
+    const send = [];
+    for (const item of this.items) {
+      if (item.state === "sent" && item.generation === generation) continue;
+      if (item.state === "held" && item.heldUntil > now) return { send, waitMs: item.heldUntil - now };
+      send.push(item);
     }
-    return item;
+    return { send, waitMs: null };
+  }
+
+  /** The item went out on the socket of connection `generation` in a frame tagged `requestId`. */
+  markSent(clientId, generation, requestId) {
+    const item = this.get(clientId);
+    if (!item) return;
+    item.state = "sent";
+    item.generation = generation;
+    item.requestId = requestId;
+    item.heldUntil = 0;
+  }
+
+  /** The server asked us to wait: send it again, unchanged, at `until`. */
+  hold(clientId, until) {
+    const item = this.get(clientId);
+    if (!item) return;
+    item.state = "held";
+    item.heldUntil = until;
+    item.requestId = null;
+  }
+
+  /** The socket closed: whatever was in flight on it goes out again on the next one. */
+  connectionLost() {
+    for (const item of this.items) {
+      if (item.state === "sent") {
+        item.state = "pending";
+        item.requestId = null;
+      }
+    }
+  }
+
+  /** The server stored it (its echo came back); returns the item, if it was here. */
+  echoed(clientId) {
+    return this.#remove(clientId);
+  }
+
+  /** Refused for good; returns the item, so its text can go back to the writer. */
+  failed(clientId) {
+    return this.#remove(clientId);
   }
 
   clear() {
     this.items = [];
     this.#save();
+  }
+
+  #remove(clientId) {
+    const item = this.get(clientId);
+    if (item) {
+      this.items = this.items.filter((candidate) => candidate !== item);
+      this.#save();
+    }
+    return item;
   }
 }
