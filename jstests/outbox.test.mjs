@@ -98,3 +98,21 @@ test("client ids are distinct and fit the server's 64-character limit", () => {
   assert.equal(ids.size, 50);
   for (const id of ids) assert.ok(id.length <= 64);
 });
+
+test("a reply keeps what it answers through a reload; a malformed one is dropped", () => {
+  const storage = memoryStorage();
+  const replyTo = { id: 4, user: { id: 2, username: "bob" }, excerpt: "hi", deleted: false };
+  const before = new Outbox("k", storage);
+  before.add("answer", 1000, replyTo);
+  before.add("plain", 1001);
+  const after = new Outbox("k", storage);
+  assert.deepEqual(
+    after.items.map((item) => [item.body, item.replyTo]),
+    [
+      ["answer", replyTo],
+      ["plain", null],
+    ],
+  );
+  storage.setItem("k", JSON.stringify([{ clientId: "c-1", body: "x", queuedAt: 1, replyTo: { id: "4" } }]));
+  assert.equal(new Outbox("k", storage).items[0].replyTo, null);
+});

@@ -116,3 +116,37 @@ test("the store tells its listeners of changes only", () => {
   assert.equal(heard.length, 1);
   assert.deepEqual(store.state.typers, {});
 });
+
+test("starting a reply names the message; cancelling or sending clears it", async () => {
+  const { replyCancelled, replyStarted } = await import("../static/chat/store.js");
+  const replyTo = { id: 4, user: { id: 2, username: "bob" }, excerpt: "hi", deleted: false };
+  let state = initialState();
+  assert.equal(state.replyTo, null);
+  state = replyStarted(state, replyTo);
+  assert.equal(state.replyTo, replyTo);
+  assert.equal(replyStarted(state, { ...replyTo }), state, "the same message again changes nothing");
+  state = replyCancelled(state);
+  assert.equal(state.replyTo, null);
+  assert.equal(replyCancelled(state), state);
+});
+
+test("a page opened at a message has newer messages until loading them says none are left", async () => {
+  const { newerExist } = await import("../static/chat/store.js");
+  let state = initialState({ hasMore: true, hasNewer: true });
+  const requestId = nextRequestId(state);
+  state = requestSent(state, { kind: "newer" });
+  assert.equal(state.loadingNewer, true);
+  state = newerExist(state, false);
+  state = requestSettled(state, requestId);
+  assert.equal(state.loadingNewer, false);
+  assert.equal(state.hasNewer, false);
+});
+
+test("a jump is in flight until answered, and a closed socket ends it", () => {
+  let state = initialState();
+  state = requestSent(state, { kind: "around", messageId: 7 });
+  assert.equal(state.jumping, true);
+  state = connectionClosed(state);
+  assert.equal(state.jumping, false);
+  assert.deepEqual(state.requests, {});
+});

@@ -1,17 +1,78 @@
-// Older messages on demand, and the repair of seq gaps: both are history
-// requests, told apart by the request they answer.
+// Older messages on demand, the repair of seq gaps, and jumps to a message
+// (`around`, SPEC §11): all history requests, told apart by the request they answer.
+//
+// After a jump far back the list shows a stretch of the past ("newer messages
+// exist", store.hasNewer): live messages are then kept aside instead of shown,
+// since they would follow the stretch with a hole; scrolling down loads the
+// newer ones (`after`), and "Jump to latest" replaces the stretch by the latest page.
 import { answeredRequest, sendRequest } from "./requests.js";
 import { resolveEchoes } from "./sending.js";
-import { markerState, olderExist, requestSettled } from "./store.js";
+import { markerState, newerExist, olderExist, requestSettled } from "./store.js";
 
 const HISTORY_PAGE = 50;
+const AROUND_PAGE = 50;
+const HELD_BACK_LIMIT = 500;
 const REPAIR_PAGE = 100;
 const REPAIR_GRACE_MS = 500; // a missing seq may just be reordered; wait before fetching
 const LOAD_OLDER_THRESHOLD_PX = 120;
 
-/** Redraw the line above the oldest message from the store. */
+/** Redraw the lines above the oldest and below the newest message from the store. */
 export function refreshMarker(room) {
+  const { hasNewer, loadingNewer } = room.store.state;
   room.view.setMarker(markerState(room.store.state));
+  room.view.setNewerMarker(loadingNewer ? "loading" : hasNewer ? "more" : "none");
+  const jump = room.ui.newMessages;
+  if (jump.dataset.mode === "latest" && !hasNewer) jump.hidden = true;
+  jump.dataset.mode = hasNewer ? "latest" : "new";
+  jump.firstChild.textContent = hasNewer ? "Jump to latest messages " : "New messages ";
+  if (hasNewer) jump.hidden = false;
+}
+
+/** A live message while the list shows the past: kept to be shown once it catches up. */
+export function holdBack(room, message) {
+  const held = room.heldBack;
+  const index = held.findIndex((candidate) => candidate.id === message.id);
+  if (index >= 0) held[index] = message;
+  else if (held.length < HELD_BACK_LIMIT) held.push(message);
+}
+
+/** The list reached the live end again: show what arrived meanwhile. */
+function caughtUpWithLive(room) {
+  const oldest = room.view.oldestId() ?? 0;
+  const held = room.heldBack.filter((message) => message.id > oldest);
+  room.heldBack = [];
+  resolveEchoes(room, held);
+  room.view.merge(held);
+}
+
+/** Load newer messages if the reader is near the bottom of a list that shows the past (or `now`). */
+export function maybeLoadNewer(room, now = false) {
+  const { hasNewer, loadingNewer, jumping } = room.store.state;
+  if (!hasNewer || loadingNewer || jumping || !room.connection.ready) return;
+  const { scrollHeight, scrollTop, clientHeight } = room.ui.list;
+  if (!now && scrollHeight - scrollTop - clientHeight > LOAD_OLDER_THRESHOLD_PX) return;
+  const newest = room.view.newestId();
+  if (newest === undefined) return;
+  sendRequest(room, { type: "history", after: newest, limit: HISTORY_PAGE }, { kind: "newer" });
+}
+
+/**
+ * Show message `id` highlighted: at once when it is in the list, else after loading
+ * the messages around it. False when offline and it is not in the list.
+ */
+export function jumpTo(room, id) {
+  if (room.view.highlight(id)) return true;
+  if (room.store.state.jumping) return true;
+  const frame = { type: "history", around: id, limit: AROUND_PAGE };
+  return Boolean(sendRequest(room, frame, { kind: "around", messageId: id }));
+}
+
+/** Replace a stretch of the past by the latest messages; false when offline. */
+export function jumpToLatest(room) {
+  if (room.store.state.jumping) return true;
+  if (!room.tracker.id) return false;
+  const frame = { type: "history", before: room.tracker.id + 1, limit: HISTORY_PAGE };
+  return Boolean(sendRequest(room, frame, { kind: "latest" }));
 }
 
 /** Load older messages if the reader is near the top of the list. */
@@ -45,14 +106,23 @@ export function requestRepair(room) {
   sendRequest(room, frame, { kind: "after" });
 }
 
-/** A `history` reply: older messages above, or missed ones below. */
+/** A `history` reply: older messages above, missed or newer ones below, or a jump. */
 export function receiveHistory(room, frame) {
   const { store, view, tracker } = room;
-  const [requestId, request] = answeredRequest(room, frame, ["before", "after"]) ?? [];
+  const kinds = ["before", "after", "newer", "around", "latest"];
+  const [requestId, request] = answeredRequest(room, frame, kinds) ?? [];
   const kind =
     request?.kind ??
     (frame.messages.length && frame.messages[0].id > tracker.id ? "after" : "before");
   resolveEchoes(room, frame.messages);
+  if (kind === "newer" || kind === "around" || kind === "latest") {
+    store.update(requestSettled, requestId);
+    if (kind === "newer") receiveNewer(room, frame);
+    else if (kind === "around") receiveAround(room, frame, request.messageId);
+    else receiveLatest(room, frame);
+    refreshMarker(room);
+    return;
+  }
   if (kind === "before") {
     view.keepPosition(() => view.merge(frame.messages));
     store.update(olderExist, frame.has_more);
@@ -60,6 +130,15 @@ export function receiveHistory(room, frame) {
     refreshMarker(room);
     // A tall window may still show the top: keep filling it.
     requestAnimationFrame(() => maybeLoadOlder(room));
+    return;
+  }
+  if (store.state.hasNewer) {
+    // A repair while the list shows the past: keep the missed messages aside with the live ones.
+    for (const message of frame.messages) holdBack(room, message);
+    tracker.caughtUp(frame.messages, !frame.has_more);
+    store.update(requestSettled, requestId);
+    if (frame.has_more) requestRepair(room);
+    else scheduleRepair(room);
     return;
   }
   const stick = view.isAtBottom();
@@ -70,4 +149,49 @@ export function receiveHistory(room, frame) {
   else if (added.length) room.ui.newMessages.hidden = false;
   if (frame.has_more) requestRepair(room);
   else scheduleRepair(room);
+}
+
+function receiveNewer(room, frame) {
+  room.view.merge(frame.messages);
+  room.store.update(newerExist, frame.has_more);
+  if (!frame.has_more) caughtUpWithLive(room);
+  // A tall window may still show the bottom: keep filling it.
+  requestAnimationFrame(() => maybeLoadNewer(room));
+}
+
+function receiveLatest(room, frame) {
+  const { view, store } = room;
+  view.reset(frame.messages);
+  store.update(olderExist, frame.has_more);
+  store.update(newerExist, false);
+  caughtUpWithLive(room);
+  view.scrollToBottom();
+  room.ui.newMessages.hidden = true;
+  history.replaceState(history.state, "", location.pathname);
+}
+
+/** Messages around `target`: added to the list when they meet it, else shown instead. */
+function receiveAround(room, frame, target) {
+  const { view, store } = room;
+  const messages = frame.messages;
+  if (!messages.some((message) => message.id === target)) {
+    room.errorLine.show("That message is no longer available.");
+    return;
+  }
+  const first = messages[0].id;
+  const last = messages[messages.length - 1].id;
+  const oldest = view.oldestId();
+  const newest = view.newestId();
+  const meets = view.size > 0 && first <= newest && last >= oldest;
+  if (meets) {
+    view.keepPosition(() => view.merge(messages));
+    if (first < oldest) store.update(olderExist, frame.has_more_before ?? frame.has_more);
+    if (last > newest && store.state.hasNewer) store.update(newerExist, frame.has_more_after);
+  } else {
+    view.reset(messages);
+    store.update(olderExist, frame.has_more_before ?? frame.has_more);
+    store.update(newerExist, Boolean(frame.has_more_after));
+    if (!frame.has_more_after) caughtUpWithLive(room);
+  }
+  view.highlight(target);
 }

@@ -6,7 +6,9 @@
 // generation, awaiting its echo) or "held" (rate limited until a time). It
 // leaves the outbox when echoed (stored) or failed (refused for good). A sent
 // item goes back to pending when its socket closes, so it is resent once,
-// with the same client_id, on the next connection.
+// with the same client_id, on the next connection. An item that answers another
+// message keeps that message's reply_to ({id, user, excerpt}) to show its quote.
+import { isReplyTo } from "./replies.js";
 
 function randomHex(bytes) {
   // crypto.randomUUID needs a secure context; getRandomValues works on plain http too.
@@ -28,8 +30,17 @@ function isStored(value) {
   );
 }
 
-function pending({ clientId, body, queuedAt }) {
-  return { clientId, body, queuedAt, state: "pending", generation: null, requestId: null, heldUntil: 0 };
+function pending({ clientId, body, queuedAt, replyTo }) {
+  return {
+    clientId,
+    body,
+    queuedAt,
+    replyTo: isReplyTo(replyTo) ? replyTo : null,
+    state: "pending",
+    generation: null,
+    requestId: null,
+    heldUntil: 0,
+  };
 }
 
 export class Outbox {
@@ -52,7 +63,12 @@ export class Outbox {
   #save() {
     try {
       if (this.items.length) {
-        const stored = this.items.map(({ clientId, body, queuedAt }) => ({ clientId, body, queuedAt }));
+        const stored = this.items.map(({ clientId, body, queuedAt, replyTo }) => ({
+          clientId,
+          body,
+          queuedAt,
+          replyTo,
+        }));
         this.storage.setItem(this.storageKey, JSON.stringify(stored));
       } else {
         this.storage.removeItem(this.storageKey);
@@ -62,9 +78,9 @@ export class Outbox {
     }
   }
 
-  /** Queue a new message; returns its item. */
-  add(body, now = Date.now()) {
-    const item = pending({ clientId: newClientId(), body, queuedAt: now });
+  /** Queue a new message (a reply to `replyTo`, when given); returns its item. */
+  add(body, now = Date.now(), replyTo = null) {
+    const item = pending({ clientId: newClientId(), body, queuedAt: now, replyTo });
     this.items.push(item);
     this.#save();
     return item;

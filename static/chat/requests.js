@@ -27,3 +27,14 @@ export function settleRequestsFor(room, messageId, kinds) {
   let open;
   while ((open = findRequest(room.store.state, matches))) room.store.update(requestSettled, open[0]);
 }
+
+/** The open request of one of `kinds` about message `messageId` (and `emoji`), as [requestId, request]. */
+export function findRequestFor(room, messageId, kinds, emoji) {
+  return findRequest(
+    room.store.state,
+    (request) =>
+      request.messageId === messageId &&
+      kinds.includes(request.kind) &&
+      (emoji === undefined || request.emoji === emoji),
+  );
+}

@@ -1,5 +1,6 @@
-// What the reader does on the room page: writing, scrolling the list, editing
-// and deleting. Listeners only: each turns an event into one of the room's actions.
+// What the reader does on the room page: writing, replying, reacting, scrolling
+// the list, jumping to a message, editing and deleting. Listeners only: each
+// turns an event into one of the room's actions.
 import { rowsFor } from "./messages.js";
 
 const COMPOSER_MAX_ROWS = 8;
@@ -23,9 +24,16 @@ function messageIdOf(node) {
   return Number(node.closest("li.message")?.dataset.id);
 }
 
+/** Whether a click should follow its link here rather than open it elsewhere. */
+function isPlainClick(event) {
+  return event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey && !event.altKey;
+}
+
 /**
  * Wire the page's controls to `actions`: submit(), typed(), loadOlder(),
- * maybeLoadOlder(), remove(id), saveEdit(id), reconnect().
+ * maybeLoadOlder(), maybeLoadNewer(), followsLatest(), jumpToLatest(), remove(id),
+ * saveEdit(id), reply(id), cancelReply(), replying(), openPicker(id, node, opener),
+ * react(id, emoji), jump(id), copyLink(id, control), copyCode(control), reconnect().
  */
 export function bindInput(ui, view, actions) {
   ui.form.addEventListener("submit", (event) => {
@@ -37,7 +45,15 @@ export function bindInput(ui, view, actions) {
     if (isPlainEnter(event)) {
       event.preventDefault();
       actions.submit();
+    } else if (event.key === "Escape" && actions.replying()) {
+      event.preventDefault();
+      actions.cancelReply();
     }
+  });
+
+  ui.replyCancel.addEventListener("click", () => {
+    actions.cancelReply();
+    ui.composer.focus();
   });
 
   ui.composer.addEventListener("input", () => {
@@ -51,21 +67,26 @@ export function bindInput(ui, view, actions) {
     scrollQueued = true;
     requestAnimationFrame(() => {
       scrollQueued = false;
-      if (view.isAtBottom()) ui.newMessages.hidden = true;
+      if (view.isAtBottom() && actions.followsLatest()) ui.newMessages.hidden = true;
       actions.maybeLoadOlder();
+      actions.maybeLoadNewer();
     });
   });
 
   // Keep the newest message in view while the list resizes (keyboard, composer growth).
-  let wasAtBottom = true;
+  let wasAtBottom = view.isAtBottom();
   ui.list.addEventListener("scroll", () => {
     wasAtBottom = view.isAtBottom();
   });
   new ResizeObserver(() => {
-    if (wasAtBottom) view.scrollToBottom();
+    if (wasAtBottom && actions.followsLatest()) view.scrollToBottom();
   }).observe(ui.list);
 
   ui.newMessages.addEventListener("click", () => {
+    if (!actions.followsLatest()) {
+      actions.jumpToLatest();
+      return;
+    }
     view.scrollToBottom();
     ui.newMessages.hidden = true;
     ui.composer.focus();
@@ -83,6 +104,13 @@ export function bindInput(ui, view, actions) {
   }
 
   ui.list.addEventListener("click", (event) => {
+    const quote = event.target.closest("a.message-reply[href]");
+    if (quote && isPlainClick(event)) {
+      // Stay on the page: show the original here, loading the messages around it if needed.
+      event.preventDefault();
+      actions.jump(Number(quote.dataset.replyId));
+      return;
+    }
     const target = event.target.closest("button[data-action]");
     if (!target) {
       if (!event.target.closest(".message-editor")) selectMessage(event.target.closest("li.message"));
@@ -91,6 +119,18 @@ export function bindInput(ui, view, actions) {
     const action = target.dataset.action;
     if (action === "load-older") {
       actions.loadOlder();
+    } else if (action === "load-newer") {
+      actions.maybeLoadNewer(true);
+    } else if (action === "reply") {
+      actions.reply(messageIdOf(target));
+    } else if (action === "react") {
+      actions.openPicker(messageIdOf(target), target.closest("li.message"), target);
+    } else if (action === "toggle-reaction") {
+      actions.react(messageIdOf(target), target.dataset.emoji);
+    } else if (action === "copy-link") {
+      actions.copyLink(messageIdOf(target), target);
+    } else if (action === "copy-code") {
+      actions.copyCode(target);
     } else if (action === "edit") {
       view.startEdit(messageIdOf(target));
     } else if (action === "cancel-edit") {

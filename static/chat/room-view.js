@@ -2,8 +2,10 @@
 // connection state line, the error line and the banned notice. Each takes the
 // state to show and renders it; none keeps state of the room.
 import { avatar, element } from "./messages.js";
+import { quoteParts } from "./replies.js";
 
 const ERROR_SHOWN_MS = 8000;
+const FLASH_MS = 2000;
 
 const STATE_TEXT = {
   connecting: "Connecting…",
@@ -62,6 +64,58 @@ export function bannedNotice(detail) {
   backLine.append(back);
   notice.append(heading, ...paragraphs, backLine);
   return notice;
+}
+
+/** The line above the composer naming the message it replies to (hidden when none). */
+export function renderReplyBar(bar, composer, replyTo) {
+  bar.hidden = !replyTo;
+  const hint = "composer-hint";
+  if (!replyTo) {
+    composer.setAttribute("aria-describedby", hint);
+    return;
+  }
+  const parts = quoteParts(replyTo);
+  bar.querySelector(".composer-reply-author").textContent = parts.author;
+  bar.querySelector(".composer-reply-excerpt").textContent = parts.text;
+  composer.setAttribute("aria-describedby", `composer-reply-text ${hint}`);
+}
+
+/** Put `text` on the clipboard; whether it worked. */
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // No Clipboard API (plain http off localhost) or no permission: the old way.
+    const area = element("textarea", "visually-hidden");
+    area.value = text;
+    area.readOnly = true;
+    document.body.append(area);
+    area.select();
+    let copied = false;
+    try {
+      copied = document.execCommand("copy");
+    } catch {
+      copied = false;
+    }
+    area.remove();
+    return copied;
+  }
+}
+
+/** Show `text` on `control` for a moment ("Copied"), then its own label again. */
+export function flashButton(control, text) {
+  if (control.dataset.flashing) return;
+  const label = control.textContent;
+  const name = control.getAttribute("aria-label");
+  control.dataset.flashing = "true";
+  control.textContent = text;
+  if (name !== null) control.setAttribute("aria-label", text);
+  setTimeout(() => {
+    control.textContent = label;
+    if (name !== null) control.setAttribute("aria-label", name);
+    delete control.dataset.flashing;
+  }, FLASH_MS);
 }
 
 /** The error line under the message list: a text that goes away on its own. */

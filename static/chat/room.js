@@ -8,8 +8,17 @@
 //   messages          the message list (<ol>, inside a role="log" live region; also the scroller)
 //   message           each message <li>; data-id, data-seq, data-user-id, and
 //                     data-pending="true" + data-client-id while not yet echoed
-//   message-author    its author;  message-body  its text;  message-edited  "(edited)"
+//   message-author    its author;  message-body  its text (the server's html);
+//   message-edited  "(edited)";  message-link  its permalink (the time, ?around=<id>)
+//   message-reply     the quote above a reply (author + excerpt; a link to the original)
+//   reactions         the row of reaction buttons;  reaction  each (aria-pressed: mine)
+//   message-reply-action, message-react, message-copy-link   actions on every message
 //   message-edit, message-delete   buttons on messages you may change
+//   copy-code         the copy button beside each code block
+//   emoji-picker, emoji-search, emoji-option   the reaction picker
+//   composer-reply, composer-reply-author, composer-reply-excerpt, composer-reply-cancel
+//                     what the composer replies to, and its cancel button
+//   load-newer        button below the newest message while newer ones exist
 //   edit-input, edit-save, edit-cancel   the inline editor
 //   load-older        button above the oldest message while older ones exist
 //   online-list       the online list <ul>; online-user  each entry (text = username)
@@ -23,17 +32,32 @@
 //   banned-notice     shown when the server bans this user from the room
 import { Connection } from "./connection.js";
 import {
+  holdBack,
+  jumpTo,
+  jumpToLatest,
   loadOlder,
+  maybeLoadNewer,
   maybeLoadOlder,
   receiveHistory,
   refreshMarker,
   scheduleRepair,
 } from "./history.js";
-import { MessageView } from "./messages.js";
+import { MessageView, messageLink } from "./messages.js";
 import { Outbox } from "./outbox.js";
-import { answeredRequest, sendRequest, settleRequestsFor } from "./requests.js";
+import { EmojiPicker } from "./picker.js";
+import { toggleFrame } from "./reactions.js";
+import { replyTarget } from "./replies.js";
+import { answeredRequest, findRequestFor, sendRequest, settleRequestsFor } from "./requests.js";
 import { bindInput, resizeComposer } from "./room-input.js";
-import { ErrorLine, bannedNotice, renderConnection, renderOnline } from "./room-view.js";
+import {
+  ErrorLine,
+  bannedNotice,
+  copyText,
+  flashButton,
+  renderConnection,
+  renderOnline,
+  renderReplyBar,
+} from "./room-view.js";
 import { flushOutbox, resolveEchoes, resolvePending, sendRefused, submitComposer } from "./sending.js";
 import { SequenceTracker } from "./sequence.js";
 import {
@@ -44,6 +68,8 @@ import {
   initialState,
   markerState,
   olderExist,
+  replyCancelled,
+  replyStarted,
   requestSettled,
   typerHidden,
   typerShown,
@@ -68,9 +94,15 @@ const ui = {
   reconnect: document.querySelector('[data-testid="reconnect"]'),
   form: document.querySelector(".composer"),
   composer: document.querySelector('[data-testid="composer"]'),
+  replyBar: document.querySelector('[data-testid="composer-reply"]'),
+  replyCancel: document.querySelector('[data-testid="composer-reply-cancel"]'),
+  timeline: document.querySelector(".timeline"),
   send: document.querySelector('[data-testid="send"]'),
   footer: document.querySelector(".room-footer"),
 };
+
+// A page opened at a message (?around=) may show a stretch of the past: newer messages exist.
+const hasNewer = config.hasMoreAfter ?? Boolean(ui.list.querySelector(".history-marker-newer"));
 
 // The page's context, handed to the modules that act on the room. Its state is
 // the store's; the outbox, the tracker and the view own theirs.
@@ -78,7 +110,7 @@ const room = {
   config,
   me,
   ui,
-  store: new Store(initialState({ hasMore: config.hasMore })),
+  store: new Store(initialState({ hasMore: config.hasMore, hasNewer })),
   view: new MessageView(ui.list, {
     template: document.getElementById("message-template"),
     me,
@@ -86,7 +118,9 @@ const room = {
     roomName: config.room,
   }),
   outbox: new Outbox(`jabber-outbox:${config.room}:${me.id}`),
-  tracker: new SequenceTracker(config.lastSeq, config.lastId),
+  // Showing the past, the socket starts from the latest page instead of ?after=.
+  tracker: hasNewer ? new SequenceTracker() : new SequenceTracker(config.lastSeq, config.lastId),
+  heldBack: [], // live messages that arrived while the list showed the past
   errorLine: new ErrorLine(document.querySelector('[data-testid="error"]')),
   // Timers are effects, not state: the store knows who types, these only end it.
   timers: { repair: null, flush: null, typing: new Map() },
@@ -95,7 +129,14 @@ const room = {
 const { store, view, outbox, tracker, errorLine } = room;
 
 store.subscribe((state, previous) => {
-  if (markerState(state) !== markerState(previous)) refreshMarker(room);
+  if (
+    markerState(state) !== markerState(previous) ||
+    state.hasNewer !== previous.hasNewer ||
+    state.loadingNewer !== previous.loadingNewer
+  ) {
+    refreshMarker(room);
+  }
+  if (state.replyTo !== previous.replyTo) renderReplyBar(ui.replyBar, ui.composer, state.replyTo);
   if (state.typers !== previous.typers) {
     const text = typingText(state);
     ui.typing.textContent = text;
@@ -109,7 +150,7 @@ store.subscribe((state, previous) => {
 const connection = new Connection({
   url() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const after = tracker.id > 0 ? `?after=${tracker.id}` : "";
+    const after = tracker.id > 0 && !store.state.hasNewer ? `?after=${tracker.id}` : "";
     return `${scheme}//${location.host}${config.wsPath}${after}`;
   },
   closeCodes,
@@ -136,6 +177,17 @@ const handlers = {
       return;
     }
     renderOnline(ui.onlineList, ui.onlineCount, frame.online, me);
+    view.learnNames(frame.online);
+    if (store.state.hasNewer) {
+      // The list shows the past: this is the live end to come back to, not to show yet.
+      for (const message of frame.messages) holdBack(room, message);
+      tracker.caughtUp(frame.messages, true);
+      refreshMarker(room);
+      flushOutbox(room);
+      maybeLoadOlder(room);
+      maybeLoadNewer(room);
+      return;
+    }
     const stick = view.isAtBottom();
     resolveEchoes(room, frame.messages);
     view.merge(frame.messages);
@@ -148,6 +200,12 @@ const handlers = {
   },
 
   message(message) {
+    if (store.state.hasNewer) {
+      holdBack(room, message);
+      hideTyper(message.user.id);
+      if (tracker.see(message.seq, message.id)) scheduleRepair(room);
+      return;
+    }
     const stick = view.isAtBottom();
     const ownEcho = resolveEchoes(room, [message]);
     const added = view.merge([message]);
@@ -168,6 +226,18 @@ const handlers = {
 
   presence(frame) {
     renderOnline(ui.onlineList, ui.onlineCount, frame.online, me);
+    view.learnNames(frame.online);
+  },
+
+  reaction(frame) {
+    view.applyReaction(frame);
+    // The sender's own change (or a repeat that changed nothing) answers its request.
+    const answered = frame.request_id
+      ? [frame.request_id]
+      : frame.user?.id === me.id
+        ? findRequestFor(room, frame.id, ["react", "unreact"], frame.emoji)
+        : undefined;
+    if (answered) store.update(requestSettled, answered[0]);
   },
 
   typing(frame) {
@@ -176,7 +246,9 @@ const handlers = {
 
   message_edited(frame) {
     const message = frame.message;
-    view.update(message);
+    if (!view.update(message) && store.state.hasNewer) {
+      if (room.heldBack.some((held) => held.id === message.id)) holdBack(room, message);
+    }
     const editor = view.editor(message.id);
     if (editor?.saving) view.closeEdit(message.id);
     settleRequestsFor(room, message.id, ["edit"]);
@@ -185,6 +257,8 @@ const handlers = {
   message_deleted(frame) {
     const stick = view.isAtBottom();
     view.remove(frame.id);
+    room.heldBack = room.heldBack.filter((held) => held.id !== frame.id);
+    if (store.state.replyTo?.id === frame.id) store.update(replyCancelled);
     if (frame.client_id) resolvePending(room, frame.client_id);
     settleRequestsFor(room, frame.id, ["edit", "delete"]);
     refreshMarker(room);
@@ -214,6 +288,15 @@ const ERROR_TEXT = {
   not_found: "That message no longer exists.",
   forbidden: "You are not allowed to do that.",
   banned: "You are banned from this room.",
+  too_many: "That message has as many different reactions as it can take.",
+};
+
+// Where a refusal reads differently for one kind of request.
+const REQUEST_ERROR_TEXT = {
+  message: { not_found: "The message you replied to no longer exists." },
+  react: { bad_request: "That is not an emoji the server accepts as a reaction." },
+  unreact: { bad_request: "That is not an emoji the server accepts as a reaction." },
+  around: { not_found: "That message is no longer available." },
 };
 
 function handleError(frame) {
@@ -228,8 +311,19 @@ function handleError(frame) {
   // An error for a send names its client_id, even from a server that does not echo request_id.
   const byClientId = frame.client_id && !frame.request_id;
   const [requestId, request] =
-    (byClientId ? undefined : answeredRequest(room, frame, ["before", "after", "edit", "delete"])) ??
-    [];
+    (byClientId
+      ? undefined
+      : answeredRequest(room, frame, [
+          "before",
+          "after",
+          "newer",
+          "around",
+          "latest",
+          "edit",
+          "delete",
+          "react",
+          "unreact",
+        ])) ?? [];
   const clientId = request?.kind === "message" ? request.clientId : frame.client_id;
   store.update(requestSettled, requestId);
   if (clientId && outbox.has(clientId)) {
@@ -237,7 +331,9 @@ function handleError(frame) {
   } else if (request?.kind === "edit") {
     view.setEditSaving(request.messageId, false);
   }
-  const text = ERROR_TEXT[code] ?? frame.detail ?? "Something went wrong.";
+  const kind = request?.kind ?? (clientId ? "message" : undefined);
+  const text =
+    REQUEST_ERROR_TEXT[kind]?.[code] ?? ERROR_TEXT[code] ?? frame.detail ?? "Something went wrong.";
   if (code === "rate_limited" && retryAfter > 0) {
     errorLine.showCountdown(text, retryAfter);
   } else {
@@ -322,11 +418,47 @@ function saveEdit(id) {
   view.setEditSaving(id, true);
 }
 
+function reply(id) {
+  const message = view.message(id);
+  if (!message) return;
+  store.update(replyStarted, replyTarget(message, view.plainText(id)));
+  ui.composer.focus();
+}
+
+function react(id, emoji) {
+  const message = view.message(id);
+  if (!message) return;
+  const frame = toggleFrame(message.reactions, id, emoji, me.id);
+  if (!sendRequest(room, frame, { kind: frame.type, messageId: id, emoji })) {
+    errorLine.show("You are offline: try again once reconnected.");
+  }
+}
+
+function jump(id) {
+  if (!jumpTo(room, id)) errorLine.show("You are offline: try again once reconnected.");
+}
+
+function jumpToLatestMessages() {
+  if (!jumpToLatest(room)) location.assign(location.pathname);
+}
+
+async function copyLink(id, control) {
+  const copied = await copyText(new URL(messageLink(config.room, id), location.href).href);
+  if (copied) flashButton(control, "Copied");
+  else errorLine.show("Could not copy the link; the message's time is a link to it.");
+}
+
+async function copyCode(control) {
+  const code = control.closest(".code-block")?.querySelector("pre")?.textContent ?? "";
+  if (await copyText(code)) flashButton(control, "Copied");
+  else errorLine.show("Could not copy the code.");
+}
+
 // Start ---------------------------------------------------------------------------------
 
 function start() {
   ui.list.setAttribute("aria-busy", "true");
-  const rendered = view.adopt();
+  const { messages: rendered, highlighted } = view.adopt();
   // Messages stored before a reload but after our last page view are in the page already.
   resolveEchoes(room, rendered);
   for (const item of outbox.items) {
@@ -335,14 +467,30 @@ function start() {
   }
   refreshMarker(room);
   ui.list.removeAttribute("aria-busy");
-  view.scrollToBottom();
+  // Opened at a message (?around=): it stays highlighted, in the middle of the list.
+  if (highlighted === null || !view.highlight(highlighted, { focus: false })) view.scrollToBottom();
+  const picker = new EmojiPicker(ui.timeline, ui.list, { onPick: react });
   bindInput(ui, view, {
-    submit: () => submitComposer(room),
+    submit() {
+      if (store.state.hasNewer) jumpToLatestMessages();
+      submitComposer(room);
+    },
     typed,
     loadOlder: () => loadOlder(room),
     maybeLoadOlder: () => maybeLoadOlder(room),
+    maybeLoadNewer: (now) => maybeLoadNewer(room, now),
+    followsLatest: () => !store.state.hasNewer,
+    jumpToLatest: jumpToLatestMessages,
     remove,
     saveEdit,
+    reply,
+    cancelReply: () => store.update(replyCancelled),
+    replying: () => store.state.replyTo !== null,
+    openPicker: (id, node, opener) => picker.open(id, node, opener),
+    react,
+    jump,
+    copyLink,
+    copyCode,
     reconnect: () => connection.reconnectNow(),
   });
   ui.composer.disabled = false;

@@ -2,7 +2,7 @@
 // socket, and out again when the server echoes them or refuses them.
 import { sendRequest } from "./requests.js";
 import { resizeComposer } from "./room-input.js";
-import { markerState, requestSettled } from "./store.js";
+import { markerState, replyCancelled, replyStarted, requestSettled } from "./store.js";
 
 /** Drop the pending copies of our messages the server has stored; true if any. */
 export function resolveEchoes(room, messages) {
@@ -32,6 +32,7 @@ export function flushOutbox(room) {
   const { send, waitMs } = outbox.due(connection.generation);
   for (const item of send) {
     const frame = { type: "message", body: item.body, client_id: item.clientId };
+    if (item.replyTo) frame.reply_to = item.replyTo.id;
     const requestId = sendRequest(room, frame, { kind: "message", clientId: item.clientId });
     if (!requestId) return;
     outbox.markSent(item.clientId, connection.generation, requestId);
@@ -56,7 +57,8 @@ export function submitComposer(room) {
     return;
   }
   errorLine.clear();
-  const item = room.outbox.add(body);
+  const item = room.outbox.add(body, Date.now(), room.store.state.replyTo);
+  room.store.update(replyCancelled);
   view.addPending(item);
   if (!room.connection.ready) view.setPendingStatus(item.clientId, "waiting for connection…");
   view.setMarker(markerState(room.store.state)); // "No messages yet" no longer holds
@@ -84,5 +86,7 @@ export function sendRefused(room, clientId, code, retryAfter) {
   if (!ui.composer.value.trim()) {
     ui.composer.value = item.body;
     resizeComposer(ui.composer);
+    // The reply goes back too, unless what it answered is gone (not_found).
+    if (item.replyTo && code !== "not_found") room.store.update(replyStarted, item.replyTo);
   }
 }

@@ -26,15 +26,25 @@ export class Store {
   }
 }
 
-/** The state when the page opens; `hasMore`: older messages exist than the page shows. */
-export function initialState({ hasMore = false } = {}) {
+/**
+ * The state when the page opens; `hasMore`: older messages exist than the page
+ * shows; `hasNewer`: newer ones too (a page opened at a message, `?around=`).
+ */
+export function initialState({ hasMore = false, hasNewer = false } = {}) {
   return {
     hasMore: Boolean(hasMore),
     loadingOlder: false,
+    // While newer messages exist than the list shows, live ones are not added to it
+    // (that would leave a hole); scrolling down or "Jump to latest" fills it first.
+    hasNewer: Boolean(hasNewer),
+    loadingNewer: false,
+    jumping: false,
     repairing: false,
     requestCount: 0,
-    // request_id -> {kind: "before" | "after" | "message" | "edit" | "delete", clientId?, messageId?}
+    // request_id -> {kind: "before" | "after" | "newer" | "around" | "latest" | "message"
+    //   | "edit" | "delete" | "react" | "unreact", clientId?, messageId?, emoji?}
     requests: {},
+    replyTo: null, // the message the composer replies to: a MESSAGE reply_to
     typers: {}, // user id -> username
     lastTypingSent: 0,
     connection: { state: "offline", seconds: null },
@@ -79,6 +89,8 @@ export function requestSent(state, request) {
   next.requests = { ...state.requests, [requestId]: request };
   if (request.kind === "before") next.loadingOlder = true;
   if (request.kind === "after") next.repairing = true;
+  if (request.kind === "newer") next.loadingNewer = true;
+  if (request.kind === "around" || request.kind === "latest") next.jumping = true;
   return next;
 }
 
@@ -91,7 +103,24 @@ export function requestSettled(state, requestId) {
   const next = { ...state, requests };
   if (request.kind === "before") next.loadingOlder = false;
   if (request.kind === "after") next.repairing = false;
+  if (request.kind === "newer") next.loadingNewer = false;
+  if (request.kind === "around" || request.kind === "latest") next.jumping = false;
   return next;
+}
+
+/** Whether messages newer than the newest shown exist (the list is not at the live end). */
+export function newerExist(state, hasNewer) {
+  return state.hasNewer === Boolean(hasNewer) ? state : { ...state, hasNewer: Boolean(hasNewer) };
+}
+
+/** The composer now replies to `replyTo` ({id, user, excerpt, deleted}). */
+export function replyStarted(state, replyTo) {
+  return state.replyTo?.id === replyTo.id ? state : { ...state, replyTo };
+}
+
+/** The composer no longer replies (cancelled, sent, or the original was deleted). */
+export function replyCancelled(state) {
+  return state.replyTo === null ? state : { ...state, replyTo: null };
 }
 
 /** Whether messages older than the oldest shown exist (from hello or a page of history). */
@@ -101,7 +130,14 @@ export function olderExist(state, hasMore) {
 
 /** The socket closed: nothing sent on it will be answered. */
 export function connectionClosed(state) {
-  return { ...state, requests: {}, loadingOlder: false, repairing: false };
+  return {
+    ...state,
+    requests: {},
+    loadingOlder: false,
+    loadingNewer: false,
+    jumping: false,
+    repairing: false,
+  };
 }
 
 export function connectionChanged(state, connectionState, seconds = null) {
