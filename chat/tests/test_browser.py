@@ -176,8 +176,11 @@ def record_frames(page: Page, kind: str) -> list[Frame]:
     return frames
 
 
-def say(server: Server, user: UserSession, room: str, *messages: str) -> None:
-    """Send ``messages`` as ``user`` over a WebSocket of its own; wait for the last echo."""
+def say(
+    server: Server, user: UserSession, room: str, *messages: str, reply_to: int | None = None
+) -> None:
+    """Send ``messages`` as ``user`` (each a reply to ``reply_to``, when given) over a
+    WebSocket of its own; wait for the last echo."""
     batch = uuid.uuid4().hex[:12]
 
     async def send_all() -> None:
@@ -185,6 +188,8 @@ def say(server: Server, user: UserSession, room: str, *messages: str) -> None:
             await recv_until(socket, "hello")
             for number, body in enumerate(messages):
                 frame = {"type": "message", "body": body, "client_id": f"{batch}-{number}"}
+                if reply_to is not None:
+                    frame["reply_to"] = reply_to
                 await socket.send(json.dumps(frame))
             last = f"{batch}-{len(messages) - 1}"
             skipped: list[Frame] = []
@@ -207,6 +212,58 @@ def hello_bodies(server: Server, user: UserSession, room: str) -> list[str]:
             return await recv_until(socket, "hello")
 
     return [message["body"] for message in run_async(hello())["messages"]]
+
+
+def stored_message_id(server: Server, user: UserSession, room: str, body: str) -> int:
+    """The id of the newest stored message of ``room`` whose body is ``body``, paging back."""
+
+    async def find() -> int:
+        async with ws_connect(server, room, user.session) as socket:
+            messages = (await recv_until(socket, "hello"))["messages"]
+            for page in range(40):
+                for message in reversed(messages):
+                    if message["body"] == body:
+                        return message["id"]
+                if not messages:
+                    break
+                request = {"type": "history", "before": messages[0]["id"], "limit": 100}
+                await socket.send(json.dumps({**request, "request_id": f"find-{page}"}))
+                messages = (await recv_until(socket, "history"))["messages"]
+        raise AssertionError(f"no message {body!r} in {room}")
+
+    return run_async(find())
+
+
+def fast_server(start_server: Any, env: dict[str, str]) -> Server:
+    """A server whose sending rate limit lets a test fill a room quickly."""
+    return start_server({**env, "JABBER_RATE_BURST": "1000", "JABBER_RATE_PER_SECOND": "1000"})
+
+
+def message(page: Page, message_id: int) -> Locator:
+    """The delivered message ``message_id`` on the page."""
+    return page.locator(f'{DELIVERED}[data-id="{message_id}"]')
+
+
+def send_markdown(page: Page, body: str) -> Locator:
+    """Send ``body`` from the composer; wait for its echo and return the message."""
+    delivered = page.locator(DELIVERED)
+    before = delivered.count()
+    composer = page.get_by_test_id("composer")
+    composer.fill(body)
+    composer.press("Enter")
+    expect(composer).to_have_value("")
+    expect(page.locator(PENDING)).to_have_count(0)
+    expect(delivered).to_have_count(before + 1)
+    return delivered.last
+
+
+def grant_clipboard(page: Page, server: Server) -> None:
+    """Let the page's Clipboard API write and the test read it back."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+
+
+def clipboard(page: Page) -> str:
+    return page.evaluate("navigator.clipboard.readText()")
 
 
 @pytest.fixture(scope="session")
@@ -531,7 +588,8 @@ def test_markup_in_a_message_shows_as_text_and_runs_nothing(server, live_env, br
     expect(bodies(ann_page)).to_have_text(attacks)
 
     for page in (ann_page, bob_page):
-        assert page.get_by_test_id("messages").locator("img, script, a").count() == 0
+        bodies_markup = page.locator(f"{DELIVERED} .message-body")
+        assert bodies_markup.locator("img, script, a").count() == 0
         assert page.evaluate("window.__pwned") is None
     assert dialogs == []
 
@@ -615,6 +673,253 @@ def test_keyboard_reaches_the_composer_through_the_skip_link(server, live_env, b
     page.keyboard.type("sent from the keyboard")
     page.keyboard.press("Enter")
     expect(bodies(page)).to_have_text(["sent from the keyboard"])
+
+
+# ------------------------------------------------------------ rich messages
+
+
+def test_formatting_shows_emphasis_links_to_a_new_tab_and_code_that_keeps_its_shape(
+    server, live_env, browsing, axe_source
+):
+    ann, bob = users(live_env, "ann", "bob")
+    ann_page = enter_room(browsing.open(server, ann), "general")
+    bob_page = enter_room(browsing.open(server, bob), "general")
+    grant_clipboard(ann_page, server)
+    code = "def greet():\n    return 'hi'    # the indent and these spaces stay"
+    send_markdown(bob_page, "**Release** is _today_, notes at https://example.com/notes?v=2.4")
+    send_markdown(bob_page, f"```\n{code}\n```")
+
+    def check(page: Page) -> None:
+        text, block = page.locator(DELIVERED).nth(0), page.locator(DELIVERED).nth(1)
+        expect(text.locator(".message-body strong")).to_have_text("Release")
+        expect(text.locator(".message-body em")).to_have_text("today")
+        link = text.locator(".message-body a")
+        expect(link).to_have_attribute("href", "https://example.com/notes?v=2.4")
+        expect(link).to_have_attribute("target", "_blank")
+        expect(link).to_have_attribute("rel", re.compile(r"\bnoopener\b"))
+        pre = block.locator(".message-body pre")
+        expect(pre).to_have_count(1)
+        assert pre.evaluate("node => node.textContent").rstrip("\n") == code
+        assert pre.evaluate("node => getComputedStyle(node).whiteSpace") == "pre"
+
+    for page in (ann_page, bob_page):
+        check(page)
+    copy = ann_page.locator(DELIVERED).nth(1).get_by_role("button", name="Copy code")
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert clipboard(ann_page) == code
+
+    ann_page.reload()  # the server's rendering of the same html, then adopted by the client
+    expect(ann_page.get_by_test_id("connection-state")).to_have_attribute("data-state", "online")
+    check(ann_page)
+    assert run_axe(ann_page, axe_source) == []
+    assert browsing.problems(ann_page) == []
+    assert browsing.problems(bob_page) == []
+
+
+def test_a_long_code_line_scrolls_sideways_on_a_phone_instead_of_widening_the_page(
+    server, live_env, browsing, axe_source
+):
+    ann, bob = users(live_env, "ann", "bob")
+    line = "curl --fail --silent --show-error https://example.com/api/v2/releases/2.4/notes"
+    say(server, bob, "general", f"```\n{line} | jq .\n```")
+    page = enter_room(browsing.open(server, ann, **PHONE_OPTIONS), "general")
+    pre = page.locator(f"{DELIVERED} .message-body pre")
+    expect(pre).to_have_count(1)
+    assert_fits_width(page)
+    assert pre.evaluate("node => node.scrollWidth > node.clientWidth")
+    assert run_axe(page, axe_source) == []
+
+
+def test_a_reply_shows_its_quote_and_the_quote_jumps_to_the_original(
+    start_server, live_env, browsing, axe_source
+):
+    server = fast_server(start_server, live_env)
+    ann, bob, carol = users(live_env, "ann", "bob", "carol")
+    question = "Which release has the importer fix?"
+    say(server, bob, "team", question)
+    original = stored_message_id(server, bob, "team", question)
+    say(server, carol, "team", *(f"chatter {number:02}" for number in range(1, 61)))
+    say(server, ann, "team", "2.4 has it", reply_to=original)
+    ann_page = enter_room(browsing.open(server, ann), "team")
+    bob_page = enter_room(browsing.open(server, bob), "team")
+    ann_page.on("dialog", lambda dialog: dialog.accept())
+
+    answer = bob_page.locator(DELIVERED).last
+    answer_id = int(answer.get_attribute("data-id"))
+    quote = answer.get_by_test_id("message-reply")
+    expect(quote.get_by_test_id("message-reply-author")).to_have_text("bob")
+    expect(quote.get_by_test_id("message-reply-excerpt")).to_have_text(question)
+    expect(message(bob_page, original)).to_have_count(0)  # older than the 50 shown
+
+    # The original is not on the page: the quote loads the messages around it.
+    quote.click()
+    target = message(bob_page, original)
+    expect(target).to_have_class(re.compile(r"\bmessage--highlight\b"))
+    expect(target).to_be_in_viewport()
+    expect(target.get_by_test_id("message-body")).to_have_text(question)
+    assert run_axe(bob_page, axe_source) == []
+    latest = bob_page.get_by_test_id("new-messages")
+    expect(latest).to_contain_text("Jump to latest")
+    # What is said meanwhile waits below the past, and is there on the way back.
+    send(ann_page, "anyone else need it?")
+    latest.click()
+    expect(bodies(bob_page).last).to_have_text("anyone else need it?")
+    expect(latest).to_be_hidden()
+
+    # Reply from the page: the composer says to what, and can let go of it.
+    answer = message(bob_page, answer_id)
+    answer.hover()
+    answer.get_by_test_id("message-reply-action").click()
+    bar = bob_page.get_by_test_id("composer-reply")
+    expect(bar).to_be_visible()
+    expect(bar.get_by_test_id("composer-reply-author")).to_have_text("ann")
+    expect(bar.get_by_test_id("composer-reply-excerpt")).to_have_text("2.4 has it")
+    expect(bob_page.get_by_test_id("composer")).to_be_focused()
+    bob_page.get_by_test_id("composer").press("Escape")
+    expect(bar).to_be_hidden()
+    answer.hover()
+    answer.get_by_test_id("message-reply-action").click()
+    send(bob_page, "Thanks, upgrading now")
+    expect(bar).to_be_hidden()
+
+    for page in (ann_page, bob_page):
+        thanks = page.locator(DELIVERED).last
+        expect(thanks.get_by_test_id("message-reply-author")).to_have_text("ann")
+        expect(thanks.get_by_test_id("message-reply-excerpt")).to_have_text("2.4 has it")
+    # On screen already: the quote only highlights it.
+    ann_page.locator(DELIVERED).last.get_by_test_id("message-reply").click()
+    answered = ann_page.locator(DELIVERED).filter(has_text="2.4 has it").first
+    expect(answered).to_have_class(re.compile(r"\bmessage--highlight\b"))
+    expect(answered).to_be_in_viewport()
+
+    # Once the original is deleted, its replies say so.
+    answered.hover()
+    answered.get_by_test_id("message-delete").click()
+    for page in (ann_page, bob_page):
+        expect(page.locator(DELIVERED).last.get_by_test_id("message-reply-excerpt")).to_have_text(
+            "deleted message"
+        )
+    assert browsing.problems(ann_page) == []
+    assert browsing.problems(bob_page) == []
+
+
+def test_a_reaction_from_one_user_is_seen_by_the_other_with_its_count_and_toggles(
+    server, live_env, browsing, axe_source
+):
+    ann, bob = users(live_env, "ann", "bob")
+    say(server, bob, "general", "Ship 2.4 today?")
+    ann_page = enter_room(browsing.open(server, ann), "general")
+    bob_page = enter_room(browsing.open(server, bob), "general")
+
+    def reactions(page: Page) -> Locator:
+        return page.locator(DELIVERED).last.get_by_test_id("reaction")
+
+    shipped = ann_page.locator(DELIVERED).last
+    shipped.hover()
+    shipped.get_by_test_id("message-react").click()
+    picker = ann_page.get_by_test_id("emoji-picker")
+    expect(picker).to_be_visible()
+    expect(ann_page.get_by_test_id("emoji-search")).to_be_focused()
+    expect(picker.get_by_test_id("emoji-option")).to_have_count(10)
+    assert run_axe(ann_page, axe_source) == []  # with the picker open
+    ann_page.get_by_test_id("emoji-search").fill("party")
+    expect(picker.get_by_role("button", name="party popper")).to_be_visible()
+    ann_page.keyboard.press("Enter")
+    expect(picker).to_be_hidden()
+
+    for page, mine in ((ann_page, "true"), (bob_page, "false")):
+        expect(reactions(page)).to_have_text(["🎉 1"])
+        expect(reactions(page)).to_have_attribute("aria-pressed", mine)
+    expect(bob_page.get_by_role("button", name="🎉 1: reacted by ann")).to_be_visible()
+    expect(reactions(bob_page)).to_have_attribute("title", "🎉 1: reacted by ann")
+
+    reactions(bob_page).click()
+    for page in (ann_page, bob_page):
+        expect(reactions(page)).to_have_text(["🎉 2"])
+    expect(reactions(ann_page)).to_have_attribute("aria-label", "🎉 2: reacted by you and bob")
+    expect(reactions(bob_page)).to_have_attribute("aria-pressed", "true")
+
+    reactions(ann_page).click()
+    for page in (ann_page, bob_page):
+        expect(reactions(page)).to_have_text(["🎉 1"])
+    expect(reactions(ann_page)).to_have_attribute("aria-pressed", "false")
+    expect(reactions(ann_page)).to_have_attribute("aria-label", "🎉 1: reacted by bob")
+
+    # By keyboard: the picker opens on its search field; the arrow goes to the emoji.
+    react = ann_page.locator(DELIVERED).last.get_by_test_id("message-react")
+    react.focus()
+    ann_page.keyboard.press("Enter")
+    expect(ann_page.get_by_test_id("emoji-search")).to_be_focused()
+    ann_page.keyboard.press("ArrowDown")
+    expect(picker.get_by_role("button", name="thumbs up")).to_be_focused()
+    ann_page.keyboard.press("Enter")
+    for page in (ann_page, bob_page):
+        expect(reactions(page)).to_have_text(["🎉 1", "👍 1"])
+    expect(react).to_be_focused()
+    react.press("Enter")
+    ann_page.keyboard.press("Escape")
+    expect(picker).to_be_hidden()
+    expect(react).to_be_focused()
+
+    bob_page.reload()  # the server's rendering, in the order each emoji first appeared
+    expect(bob_page.get_by_test_id("connection-state")).to_have_attribute("data-state", "online")
+    expect(reactions(bob_page)).to_have_text(["🎉 1", "👍 1"])
+    expect(reactions(bob_page).first).to_have_attribute("aria-pressed", "true")
+    assert run_axe(bob_page, axe_source) == []
+    assert browsing.problems(ann_page) == []
+    assert browsing.problems(bob_page) == []
+
+
+def test_a_message_link_opens_the_room_at_that_message_highlighted(
+    start_server, live_env, browsing, axe_source
+):
+    server = fast_server(start_server, live_env)
+    ann, bob = users(live_env, "ann", "bob")
+    decision = "The decision: we ship on Tuesdays"
+    say(server, bob, "archive", decision)
+    say(server, bob, "archive", *(f"later {number:03}" for number in range(1, 121)))
+    decision_id = stored_message_id(server, bob, "archive", decision)
+
+    page = enter_room(browsing.open(server, ann), "archive")
+    grant_clipboard(page, server)
+    newest = page.locator(DELIVERED).last
+    newest_id = newest.get_attribute("data-id")
+    newest.hover()
+    newest.get_by_test_id("message-copy-link").click()
+    expect(newest.get_by_test_id("message-copy-link")).to_have_text("Copied")
+    assert clipboard(page) == f"{server.url}/chat/archive/?around={newest_id}#m-{newest_id}"
+    link = f"/chat/archive/?around={decision_id}#m-{decision_id}"
+
+    # Without JavaScript: the server shows the messages around it, marked, scrolled to.
+    static = browsing.open(server, ann, java_script_enabled=False)
+    static.goto(link)
+    target = message(static, decision_id)
+    expect(target).to_have_class(re.compile(r"\bmessage--highlight\b"))
+    expect(target).to_be_in_viewport()
+    expect(target.get_by_test_id("message-link")).to_have_attribute("href", link)
+    expect(static.locator(".history-marker-newer")).to_be_visible()
+
+    # With JavaScript: the same, and the way back to the latest messages.
+    page.goto(link)
+    expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "online")
+    target = message(page, decision_id)
+    expect(target).to_have_class(re.compile(r"\bmessage--highlight\b"))
+    expect(target).to_be_in_viewport()
+    assert run_axe(page, axe_source) == []
+    shown = page.locator(DELIVERED).count()
+    page.get_by_test_id("load-newer").click()
+    expect(page.locator(DELIVERED)).to_have_count(shown + 50)
+    expect(target).to_have_class(re.compile(r"\bmessage--highlight\b"))
+    say(server, bob, "archive", "fresh news")
+    latest = page.get_by_test_id("new-messages")
+    expect(latest).to_contain_text("Jump to latest")
+    latest.click()
+    expect(bodies(page).last).to_have_text("fresh news")
+    expect(page.locator(DELIVERED)).to_have_count(50)
+    expect(page).to_have_url(f"{server.url}/chat/archive/")
+    send(page, "caught up")
+    assert browsing.problems(page) == []
 
 
 # --------------------------------------------------------------- screenshots

@@ -449,7 +449,11 @@ async function copyLink(id, control) {
 }
 
 async function copyCode(control) {
-  const code = control.closest(".code-block")?.querySelector("pre")?.textContent ?? "";
+  // The rendering ends a block with a newline; what was typed did not.
+  const code = (control.closest(".code-block")?.querySelector("pre")?.textContent ?? "").replace(
+    /\n$/,
+    "",
+  );
   if (await copyText(code)) flashButton(control, "Copied");
   else errorLine.show("Could not copy the code.");
 }
