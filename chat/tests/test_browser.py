@@ -704,7 +704,8 @@ def test_formatting_shows_emphasis_links_to_a_new_tab_and_code_that_keeps_its_sh
 
     for page in (ann_page, bob_page):
         check(page)
-    copy = ann_page.locator(DELIVERED).nth(1).get_by_role("button", name="Copy code")
+    copy = ann_page.locator(DELIVERED).nth(1).get_by_test_id("copy-code")
+    expect(copy).to_have_accessible_name("Copy code")
     copy.click()
     expect(copy).to_have_text("Copied")
     assert clipboard(ann_page) == code
@@ -739,7 +740,7 @@ def test_a_reply_shows_its_quote_and_the_quote_jumps_to_the_original(
     question = "Which release has the importer fix?"
     say(server, bob, "team", question)
     original = stored_message_id(server, bob, "team", question)
-    say(server, carol, "team", *(f"chatter {number:02}" for number in range(1, 61)))
+    say(server, carol, "team", *(f"chatter {number:03}" for number in range(1, 101)))
     say(server, ann, "team", "2.4 has it", reply_to=original)
     ann_page = enter_room(browsing.open(server, ann), "team")
     bob_page = enter_room(browsing.open(server, bob), "team")
@@ -907,8 +908,10 @@ def test_a_message_link_opens_the_room_at_that_message_highlighted(
     expect(target).to_have_class(re.compile(r"\bmessage--highlight\b"))
     expect(target).to_be_in_viewport()
     assert run_axe(page, axe_source) == []
+    # Scrolling down loads what follows.
     shown = page.locator(DELIVERED).count()
-    page.get_by_test_id("load-newer").click()
+    expect(page.get_by_test_id("load-newer")).to_be_visible()
+    page.get_by_test_id("messages").evaluate("list => { list.scrollTop = list.scrollHeight; }")
     expect(page.locator(DELIVERED)).to_have_count(shown + 50)
     expect(target).to_have_class(re.compile(r"\bmessage--highlight\b"))
     say(server, bob, "archive", "fresh news")
