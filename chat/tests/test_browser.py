@@ -204,6 +204,23 @@ def say(
     run_async(send_all())
 
 
+def react(server: Server, user: UserSession, room: str, message_id: int, emoji: str) -> None:
+    """Add ``user``'s reaction ``emoji`` to a message over a WebSocket; wait for the answer."""
+
+    async def send() -> None:
+        async with ws_connect(server, room, user.session) as socket:
+            await recv_until(socket, "hello")
+            frame = {"type": "react", "id": message_id, "emoji": emoji, "request_id": "react"}
+            await socket.send(json.dumps(frame))
+            answer = await recv_until(
+                socket,
+                lambda frame: frame.get("request_id") == "react" or frame["type"] == "reaction",
+            )
+            assert answer["type"] == "reaction", answer
+
+    run_async(send())
+
+
 def hello_bodies(server: Server, user: UserSession, room: str) -> list[str]:
     """What the server holds for ``room``: the bodies in a fresh socket's hello."""
 
@@ -794,13 +811,28 @@ def test_a_reply_shows_its_quote_and_the_quote_jumps_to_the_original(
     expect(answered).to_have_class(re.compile(r"\bmessage--highlight\b"))
     expect(answered).to_be_in_viewport()
 
+    # An edit of the original shows in the quotes of the replies to it.
+    answered.hover()
+    answered.get_by_test_id("message-edit").click()
+    ann_page.get_by_test_id("edit-input").fill("2.4.1 has it")
+    ann_page.get_by_test_id("edit-input").press("Enter")
+    expect(bob_page.locator(DELIVERED).last.get_by_test_id("message-reply-excerpt")).to_have_text(
+        "2.4.1 has it"
+    )
+
     # Once the original is deleted, its replies say so.
+    answered = ann_page.locator(DELIVERED).filter(has_text="2.4.1 has it").first
     answered.hover()
     answered.get_by_test_id("message-delete").click()
     for page in (ann_page, bob_page):
         expect(page.locator(DELIVERED).last.get_by_test_id("message-reply-excerpt")).to_have_text(
             "deleted message"
         )
+    bob_page.reload()  # the server's rendering says so too
+    expect(bob_page.get_by_test_id("connection-state")).to_have_attribute("data-state", "online")
+    thanks = bob_page.locator(DELIVERED).last
+    expect(thanks.get_by_test_id("message-reply-excerpt")).to_have_text("deleted message")
+    expect(thanks.get_by_test_id("message-reply")).not_to_have_attribute("href", re.compile("."))
     assert browsing.problems(ann_page) == []
     assert browsing.problems(bob_page) == []
 
@@ -928,18 +960,41 @@ def test_a_message_link_opens_the_room_at_that_message_highlighted(
 # --------------------------------------------------------------- screenshots
 
 CONVERSATION = [
-    # (author, body, minutes before now); the first two land on the day before.
-    ("carol", "Release checklist is up in the wiki. Could everyone skim it before tomorrow?", 1500),
-    ("dave", "Will do first thing.", 1495),
-    ("bob", "Morning all! Staging is green again.", 42),
-    ("bob", "The flaky upload test was a clock issue; fixed in the last merge.", 41),
-    ("carol", "Nice catch. Are we still on for the 3 pm release?", 35),
-    ("ann", "Yes, I'll cut the tag at 2:30.", 30),
-    ("ann", "Release notes draft: https://example.com/notes/2.4", 30),
-    ("dave", "Migrations ran in 40 s on the production snapshot.", 12),
-    ("dave", "No locks held longer than 200 ms.", 11),
-    ("bob", "That's twice as fast as last time!", 5),
-    ("ann", "Great work everyone, see you at the demo", 2),
+    # (author, body, minutes before now, index of the message it replies to);
+    # the first two land on the day before.
+    (
+        "carol",
+        "Release checklist is up in the wiki. Could everyone skim it before tomorrow?",
+        1500,
+        None,
+    ),
+    ("dave", "Will do first thing.", 1495, None),
+    ("bob", "Morning all! Staging is **green** again.", 42, None),
+    (
+        "bob",
+        "The flaky upload test was a clock issue; fixed in the last merge:\n"
+        "```\n- time.sleep(0.5)\n+ clock.advance(seconds=0.5)\n```",
+        41,
+        None,
+    ),
+    ("carol", "Nice catch. Are we still on for the 3 pm release?", 35, None),
+    ("ann", "Yes, I'll cut the tag at 2:30.", 30, 4),
+    ("ann", "Release notes draft: https://example.com/notes/2.4", 30, None),
+    ("dave", "Migrations ran in 40 s on the production snapshot.", 12, None),
+    ("dave", "No locks held longer than `200 ms`.", 11, None),
+    ("bob", "That's _twice_ as fast as last time!", 5, 7),
+    ("ann", "Great work everyone, see you at the demo", 2, None),
+]
+# (index of the message, who reacts, emoji)
+REACTIONS = [
+    (3, "ann", "👍"),
+    (3, "carol", "👍"),
+    (3, "dave", "🙏"),
+    (7, "ann", "🎉"),
+    (7, "bob", "🎉"),
+    (7, "carol", "🎉"),
+    (7, "erin", "🚀"),
+    (10, "bob", "❤️"),
 ]
 
 
@@ -978,9 +1033,14 @@ def test_screenshots(start_server, sqlite_env, browsing):
     server = start_server(sqlite_env)
     names = ["ann", "bob", "carol", "dave", "erin"]
     people = dict(zip(names, users(sqlite_env, *names), strict=True))
-    for author, body, _ in CONVERSATION:
-        say(server, people[author], "releases", body)
-    backdate(sqlite_env, "releases", [minutes for _, _, minutes in CONVERSATION])
+    ids: list[int] = []
+    for author, body, _, answers in CONVERSATION:
+        reply_to = None if answers is None else ids[answers]
+        say(server, people[author], "releases", body, reply_to=reply_to)
+        ids.append(stored_message_id(server, people[author], "releases", body))
+    for index, person, emoji in REACTIONS:
+        react(server, people[person], "releases", ids[index], emoji)
+    backdate(sqlite_env, "releases", [minutes for _, _, minutes, _ in CONVERSATION])
     say(server, people["erin"], "design", "New icons are in the Figma file")
     say(server, people["dave"], "support", "Ticket 4211 needs someone who knows the importer")
     say(server, people["carol"], "random", "Lunch at 12:30?")

@@ -4,7 +4,7 @@
 // markup of a message. User text only ever goes through textContent; the one
 // exception is a MESSAGE's `html`, which the server rendered and sanitised (SPEC §11).
 import { hasReacted, reactionLabel, applyReaction as withReaction } from "./reactions.js";
-import { originalDeleted, quoteParts } from "./replies.js";
+import { excerpt, originalDeleted, quoteParts } from "./replies.js";
 import { dayKey, formatDay, formatFull, formatTime, parseTimestamp } from "./time.js";
 
 // Consecutive messages of one author closer together than this share a header.
@@ -225,6 +225,15 @@ export class MessageView {
     const entry = this.entries.get(message.id);
     if (!entry) return false;
     this.#refresh(entry, message);
+    // Replies shown here quote the new text (the server's excerpts are from when they loaded).
+    const text = excerpt(this.plainText(message.id));
+    for (const other of this.entries.values()) {
+      const replyTo = other.message.reply_to;
+      if (replyTo?.id === message.id && !replyTo.deleted && replyTo.excerpt !== text) {
+        other.message = { ...other.message, reply_to: { ...replyTo, excerpt: text } };
+        this.#fillReply(other.node, other.message.reply_to);
+      }
+    }
     return true;
   }
 
