@@ -204,7 +204,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_message(self, command: protocol.SendCommand) -> None:
         result = await self.runtime.sends.submit(
-            services.SendRequest(self.user, self.room, command.body, command.client_id)
+            services.SendRequest(
+                self.user, self.room, command.body, command.client_id, command.reply_to
+            )
         )
         if not result.created:
             # A resend: only the sender hears of it again.
@@ -217,6 +219,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.reply(protocol.message_frame(protocol.message_payload(message)))
 
     async def on_history(self, command: protocol.HistoryCommand) -> None:
+        if command.around is not None:
+            messages, before, after = await database_sync_to_async(selectors.history_around)(
+                self.room, command.around, command.limit
+            )
+            frame = protocol.history_frame(
+                messages, before, has_more_before=before, has_more_after=after
+            )
+            await self.reply(frame)
+            return
         messages, has_more = await database_sync_to_async(selectors.history_page)(
             self.room, before=command.before, after=command.after, limit=command.limit
         )
@@ -250,6 +261,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             actor=self.user, room=self.room, message_id=command.id
         )
 
+    async def on_react(self, command: protocol.ReactCommand) -> None:
+        result = await database_sync_to_async(services.react)(
+            user=self.user,
+            room=self.room,
+            message_id=command.id,
+            emoji=command.emoji,
+            added=command.added,
+        )
+        if not result.changed:
+            # Nothing to broadcast: the sender alone hears how things stand.
+            await self.reply(result.frame)
+
     handlers = {
         protocol.SendCommand: on_message,
         protocol.HistoryCommand: on_history,
@@ -257,6 +280,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         protocol.PingCommand: on_ping,
         protocol.EditCommand: on_edit,
         protocol.DeleteCommand: on_delete,
+        protocol.ReactCommand: on_react,
     }
 
     def _heartbeat(self) -> tuple[int, bool, bool]:
@@ -320,6 +344,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             logger.debug("user %s left before a frame could be sent", self.user_id)
 
     async def close(self, code=None, reason=None) -> None:
+        # autobahn (daphne) takes a close code only as a plain int, not a CloseCode.
+        code = None if code is None else int(code)
         try:
             await super().close(code, reason)
         except transport.PEER_GONE:
