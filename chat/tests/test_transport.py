@@ -44,10 +44,3 @@ def test_encoded_frame_is_read_as_is_where_compression_was_negotiated():
     # RSV1 clear: the message is not compressed, though the connection may compress others.
     (frame,) = received_by_a_client(transport.encode_frame('{"type":"message"}'), deflate=True)
     assert frame.data == b'{"type":"message"}' and not frame.rsv1
-
-
-def test_unknown_servers_get_no_frame_writer():
-    async def send(message: dict) -> None:
-        pass
-
-    assert transport.frame_writer(send) is None
