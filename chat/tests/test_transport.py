@@ -1,11 +1,23 @@
-"""Frames the hub encodes once for a whole room are valid WebSocket frames."""
+"""Room frames encoded once are valid frames, and reach clients through each server's adapter."""
+
+import asyncio
+import contextlib
+import logging
+import socket
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
 
 import pytest
+import uvicorn
+from websockets.asyncio.client import connect
 from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol, Side, State
 
 from chat import transport
+from chat.transport.uvicorn import SansIOConnection
+from jabber.testing.services import REPO_ROOT
 
 
 def received_by_a_client(data: bytes, *, deflate: bool = False) -> list[Frame]:
@@ -44,3 +56,148 @@ def test_encoded_frame_is_read_as_is_where_compression_was_negotiated():
     # RSV1 clear: the message is not compressed, though the connection may compress others.
     (frame,) = received_by_a_client(transport.encode_frame('{"type":"message"}'), deflate=True)
     assert frame.data == b'{"type":"message"}' and not frame.rsv1
+
+
+# The fast path below ASGI, on real uvicorn servers in this process -----------------
+
+Script = Callable[[transport.Connection], Awaitable[None]]
+
+
+@pytest.fixture(autouse=True)
+def adapters_chosen_afresh(monkeypatch):
+    """Each test's first socket chooses its server's adapter again, and logs it."""
+    monkeypatch.setattr(transport, "_chosen", {})
+
+
+async def texts_received_on_uvicorn(ws: str, script: Script, sockets: int = 1) -> list[list[str]]:
+    """Run script(connection) for each socket accepted by a real uvicorn; what each client read."""
+
+    async def application(scope, receive, send) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()
+        await send({"type": "websocket.accept"})
+        await script(transport.connection_for(send))
+        with contextlib.suppress(RuntimeError):  # a script may have closed already
+            await send({"type": "websocket.close", "code": 1000})
+
+    listener = socket.create_server(("127.0.0.1", 0))  # listening: clients queue until served
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(application, ws=ws, lifespan="off", log_config=None)
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        received = []
+        for _ in range(sockets):
+            async with connect(f"ws://127.0.0.1:{port}/") as client:
+                received.append([text async for text in client])
+        return received
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 10)
+        listener.close()
+
+
+def deliver_each(texts: list[str], engaged: list[str]) -> Script:
+    async def script(connection: transport.Connection) -> None:
+        engaged.append(connection.name)
+        for text in texts:
+            await connection.deliver(text, transport.encode_frame(text))
+
+    return script
+
+
+# uvicorn's --ws websockets, deprecated by uvicorn and built on websockets' legacy API
+LEGACY = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::uvicorn.config.UvicornDeprecationWarning"),
+]
+
+
+@pytest.mark.parametrize(
+    ("ws", "adapter"),
+    [
+        ("websockets-sansio", "uvicorn-sansio"),
+        ("auto", "uvicorn-sansio"),
+        pytest.param("websockets", "uvicorn-websockets", marks=LEGACY),
+    ],
+)
+async def test_fast_path_engages_on_uvicorn_and_writes_the_frames(ws, adapter, caplog):
+    caplog.set_level(logging.INFO, logger="chat.transport")
+    engaged: list[str] = []
+    texts = ['{"seq":1}', "x" * 70_000, '{"seq":3}']
+    received = await texts_received_on_uvicorn(ws, deliver_each(texts, engaged), sockets=2)
+    assert engaged == [adapter, adapter]
+    assert received == [texts, texts]
+    assert caplog.messages.count(f"transport: {adapter} fast path engaged") == 1
+
+
+async def test_an_adapter_missing_an_attribute_logs_once_and_frames_take_the_asgi_send(
+    monkeypatch, caplog
+):
+    # As if an upgrade of websockets had renamed the connection's state.
+    monkeypatch.setattr(SansIOConnection, "requires", ("conn.renamed_state",))
+    engaged: list[str] = []
+    texts = ['{"seq":1}', '{"seq":2}']
+    received = await texts_received_on_uvicorn(
+        "websockets-sansio", deliver_each(texts, engaged), sockets=2
+    )
+    assert engaged == ["asgi", "asgi"]
+    assert received == [texts, texts]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "conn.renamed_state" in warnings[0]
+
+
+@pytest.mark.parametrize("ws", ["websockets-sansio", pytest.param("websockets", marks=LEGACY)])
+async def test_a_frame_after_the_close_is_refused_by_the_server_not_dropped(ws):
+    outcome: list[str] = []
+
+    async def close_then_deliver(connection: transport.Connection) -> None:
+        await connection.send({"type": "websocket.close", "code": 1000})
+        try:
+            await connection.deliver('{"seq":1}', transport.encode_frame('{"seq":1}'))
+        except Exception as error:
+            outcome.append(type(error).__name__)
+        else:
+            outcome.append("returned as if sent")
+
+    received = await texts_received_on_uvicorn(ws, close_then_deliver)
+    assert received == [[]]
+    assert outcome == ["RuntimeError"]
+
+
+async def test_a_frame_the_fast_path_cannot_write_on_an_open_socket_is_sent_all_the_same(
+    monkeypatch,
+):
+    # As if a new websockets reported OPEN differently: the frame still reaches the client.
+    monkeypatch.setattr(SansIOConnection, "_open", lambda connection: False)
+    texts = ['{"seq":1}', '{"seq":2}']
+    engaged: list[str] = []
+    received = await texts_received_on_uvicorn("websockets-sansio", deliver_each(texts, engaged))
+    assert engaged == ["uvicorn-sansio"] and received == [texts]
+
+
+async def test_unknown_servers_get_the_asgi_send():
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    connection = transport.connection_for(send)
+    await connection.deliver("{}", transport.encode_frame("{}"))
+    assert connection.name == "asgi" and connection.buffered_bytes() is None
+    assert sent == [{"type": "websocket.send", "text": "{}"}]
+
+
+def test_the_transport_imports_without_daphnes_stack():
+    blocked = (
+        "import sys\nfor name in ('daphne', 'autobahn', 'twisted'):\n    sys.modules[name] = None\n"
+    )
+    code = (
+        blocked + "import chat.transport, chat.transport.uvicorn\nprint(chat.transport.PEER_GONE)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(<class 'OSError'>,)"
