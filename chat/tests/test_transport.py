@@ -16,6 +16,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol, Side, State
 
 from chat import transport
+from chat.transport import uvicorn as uvicorn_adapters
 from chat.transport.uvicorn import SansIOConnection
 from jabber.testing.services import REPO_ROOT
 
@@ -146,6 +147,20 @@ async def test_an_adapter_missing_an_attribute_logs_once_and_frames_take_the_asg
     assert received == [texts, texts]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "conn.renamed_state" in warnings[0]
+
+
+async def test_an_upgraded_server_engages_but_asks_for_the_adapter_to_be_checked_again(
+    monkeypatch, caplog
+):
+    monkeypatch.setattr(uvicorn_adapters, "CHECKED_AGAINST", (("uvicorn", "0.1.0"),))
+    engaged: list[str] = []
+    received = await texts_received_on_uvicorn("websockets-sansio", deliver_each(["{}"], engaged))
+    assert engaged == ["uvicorn-sansio"] and received == [["{}"]]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "transport: uvicorn-sansio adapter checked against uvicorn 0.1.0, "
+        f"running on uvicorn {uvicorn.__version__}; re-check it"
+    ]
 
 
 @pytest.mark.parametrize("ws", ["websockets-sansio", pytest.param("websockets", marks=LEGACY)])
