@@ -181,14 +181,19 @@ async def test_a_frame_after_the_close_is_refused_by_the_server_not_dropped(ws):
     assert outcome == ["RuntimeError"]
 
 
-async def test_a_frame_the_fast_path_cannot_write_on_an_open_socket_is_sent_all_the_same(
-    monkeypatch,
-):
-    # As if a new websockets reported OPEN differently: the frame still reaches the client.
-    monkeypatch.setattr(SansIOConnection, "_open", lambda connection: False)
+async def test_a_frame_the_fast_path_declines_on_an_open_socket_is_sent_all_the_same():
     texts = ['{"seq":1}', '{"seq":2}']
     engaged: list[str] = []
-    received = await texts_received_on_uvicorn("websockets-sansio", deliver_each(texts, engaged))
+
+    async def misread_as_closing(connection: transport.Connection) -> None:
+        # As if an upgrade changed how a closing socket shows: the frames still arrive.
+        connection.transport.is_closing = lambda: True
+        try:
+            await deliver_each(texts, engaged)(connection)
+        finally:
+            del connection.transport.is_closing
+
+    received = await texts_received_on_uvicorn("websockets-sansio", misread_as_closing)
     assert engaged == ["uvicorn-sansio"] and received == [texts]
 
 

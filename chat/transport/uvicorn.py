@@ -31,17 +31,6 @@ class _UvicornConnection(Connection):
         super().__init__(send, protocol)
         self.transport: Transport = protocol.transport
 
-    def _open(self) -> bool:
-        raise NotImplementedError
-
-    async def deliver(self, text: str, frame: bytes) -> None:
-        if self._open():
-            self.transport.write(frame)
-        else:
-            # No data frame may follow a close: the server's send refuses it (or
-            # sends it, had we misread the state), as it would without a fast path.
-            await self.send_text(text)
-
     def buffered_bytes(self) -> int | None:
         return self.transport.get_write_buffer_size()
 
@@ -59,13 +48,18 @@ class SansIOConnection(_UvicornConnection):
     name = "uvicorn-sansio"
     requires = ("conn.state", "close_sent", *_TRANSPORT)
 
-    def _open(self) -> bool:
+    async def deliver(self, text: str, frame: bytes) -> None:
         protocol = self.protocol
-        return (
+        if (
             protocol.conn.state is State.OPEN
             and not protocol.close_sent
             and not self.transport.is_closing()
-        )
+        ):
+            self.transport.write(frame)
+        else:
+            # No data frame may follow a close: the server's send refuses it (or
+            # sends it, had we misread the state), as it would without a fast path.
+            await self.send_text(text)
 
 
 class WebsocketsConnection(_UvicornConnection):
@@ -74,8 +68,11 @@ class WebsocketsConnection(_UvicornConnection):
     name = "uvicorn-websockets"
     requires = ("state", *_TRANSPORT)
 
-    def _open(self) -> bool:
-        return self.protocol.state is State.OPEN and not self.transport.is_closing()
+    async def deliver(self, text: str, frame: bytes) -> None:
+        if self.protocol.state is State.OPEN and not self.transport.is_closing():
+            self.transport.write(frame)
+        else:
+            await self.send_text(text)  # refused or sent by the server, as above
 
 
 def adapter_for(protocol: object) -> type[Connection]:
