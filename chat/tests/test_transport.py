@@ -6,11 +6,12 @@ import logging
 import socket
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import uvicorn
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosedError
 from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol, Side, State
@@ -70,8 +71,9 @@ def adapters_chosen_afresh(monkeypatch):
     monkeypatch.setattr(transport, "_chosen", {})
 
 
-async def texts_received_on_uvicorn(ws: str, script: Script, sockets: int = 1) -> list[list[str]]:
-    """Run script(connection) for each socket accepted by a real uvicorn; what each client read."""
+@contextlib.asynccontextmanager
+async def uvicorn_serving(ws: str, script: Script) -> AsyncIterator[str]:
+    """A real uvicorn running script(connection) on each socket it accepts; yields its URL."""
 
     async def application(scope, receive, send) -> None:
         if scope["type"] != "websocket":
@@ -79,24 +81,29 @@ async def texts_received_on_uvicorn(ws: str, script: Script, sockets: int = 1) -
         await receive()
         await send({"type": "websocket.accept"})
         await script(transport.connection_for(send))
-        with contextlib.suppress(RuntimeError):  # a script may have closed already
+        with contextlib.suppress(RuntimeError, OSError):  # closed or cut off by the script
             await send({"type": "websocket.close", "code": 1000})
 
     listener = socket.create_server(("127.0.0.1", 0))  # listening: clients queue until served
-    port = listener.getsockname()[1]
     config = uvicorn.Config(application, ws=ws, lifespan="off", log_config=None)
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     try:
-        received = []
-        for _ in range(sockets):
-            async with connect(f"ws://127.0.0.1:{port}/") as client:
-                received.append([text async for text in client])
-        return received
+        yield f"ws://127.0.0.1:{listener.getsockname()[1]}/"
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 10)
         listener.close()
+
+
+async def texts_received_on_uvicorn(ws: str, script: Script, sockets: int = 1) -> list[list[str]]:
+    """What each of `sockets` clients, one after the other, reads from script on uvicorn."""
+    async with uvicorn_serving(ws, script) as url:
+        received = []
+        for _ in range(sockets):
+            async with connect(url) as client:
+                received.append([text async for text in client])
+        return received
 
 
 def deliver_each(texts: list[str], engaged: list[str]) -> Script:
@@ -195,6 +202,30 @@ async def test_a_frame_the_fast_path_declines_on_an_open_socket_is_sent_all_the_
 
     received = await texts_received_on_uvicorn("websockets-sansio", misread_as_closing)
     assert engaged == ["uvicorn-sansio"] and received == [texts]
+
+
+@pytest.mark.parametrize("ws", ["websockets-sansio", pytest.param("websockets", marks=LEGACY)])
+async def test_a_reader_that_stalls_shows_its_backlog_and_is_cut_off(ws):
+    backlogs: list[int | None] = []
+
+    async def flood_then_cut_off(connection: transport.Connection) -> None:
+        connection.allow_buffering(4_000_000)
+        text = "x" * 60_000
+        frame = transport.encode_frame(text)
+        # Written without yielding to the loop, so what the socket cannot take at once queues.
+        for _ in range(1_000):
+            await connection.deliver(text, frame)
+            if connection.buffered_bytes() > 1_000_000:
+                break
+        backlogs.append(connection.buffered_bytes())
+        assert connection.abort()
+
+    async with uvicorn_serving(ws, flood_then_cut_off) as url:
+        async with connect(url, max_size=None) as client:
+            with pytest.raises(ConnectionClosedError):
+                async for _ in client:
+                    pass
+    assert backlogs[0] > 1_000_000
 
 
 async def test_unknown_servers_get_the_asgi_send():
