@@ -13,9 +13,13 @@ the adapter once per server class and logs once whether it engaged; where the
 server is not known (the test communicator), or an adapter's check fails after
 an upgrade, frames take the plain ASGI send (`Connection` itself).
 
-Worth its code (docs/benchmarks.md, "Frame once, write bytes"): 1 x 500 went
-from 4,000 to 48,000 deliveries/s on daphne, and from 24,000 to >= 48,000/s on
-uvicorn's websockets implementation.
+A frame the fast path cannot write (the socket is closing, or its state reads
+as closing) goes to the server's ASGI send, which sends it or refuses it as it
+would with no fast path: never dropped on an open socket.
+
+Worth its code, daphne's adapter included (docs/benchmarks.md, "Frame once,
+write bytes"): 1 x 500 went from 4,000 to 48,000 deliveries/s on daphne, and
+from 24,000 to >= 48,000/s on uvicorn's websockets implementation.
 """
 
 import logging
@@ -74,7 +78,7 @@ class Connection:
         self.protocol = protocol
 
     async def deliver(self, text: str, frame: bytes) -> None:
-        """Send a room frame: `frame` is `text` framed by encode_frame."""
+        """Send a room frame (`text`, and `frame` from encode_frame), or the server refuses it."""
         await self.send_text(text)
 
     async def send_text(self, text: str) -> None:
