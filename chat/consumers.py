@@ -85,11 +85,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             services.OpenRequest(self.key, self.user, self.room, after, self.hub.channel_name)
         )
         await self.accept()
-        self.raw_send = transport.unwrap(self.base_send)
         # Found once here: deliver() checks its buffer and writes on every frame.
-        self.socket_transport = transport.find(self.raw_send)
-        self.write_frame = transport.frame_writer(self.raw_send)
-        transport.allow_buffering(self.socket_transport, 4 * settings.JABBER_SLOW_CLIENT_BUFFER)
+        self.connection = transport.connection_for(self.base_send)
+        self.connection.allow_buffering(4 * settings.JABBER_SLOW_CLIENT_BUFFER)
         for frame in opened.frames:
             await self.send_frame(frame)
         self.ready = True
@@ -308,7 +306,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if self.room is not None:
                 self.pending.append(text)
             return
-        buffered = transport.buffered_bytes(self.socket_transport)
+        buffered = self.connection.buffered_bytes()
         if buffered is not None and buffered > settings.JABBER_SLOW_CLIENT_BUFFER:
             # A client that stopped reading: cut it off instead of buffering without
             # bound. It reconnects and resumes with ?after=, so it loses nothing.
@@ -316,12 +314,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "user %s reads too slowly (%d bytes queued); dropping", self.user_id, buffered
             )
             self.ready = False
-            transport.abort(self.socket_transport)
+            self.connection.abort()
             return
-        if self.write_frame is None:
-            await self.raw_send({"type": "websocket.send", "text": text})
-        else:
-            self.write_frame(wire)
+        await self.connection.deliver(text, wire)
 
     async def close_by_event(self, event: events.CloseSockets) -> None:
         """A ban, logout or deactivation ends this socket (handed over by the hub)."""
