@@ -20,7 +20,13 @@ def validate_room_name(value: str) -> None:
 
 
 class Room(models.Model):
+    class Kind(models.TextChoices):
+        PUBLIC = "public", "Public: anyone can find and join it"
+        PRIVATE = "private", "Private: members only"
+        DIRECT = "direct", "Direct messages between two people"
+
     name = models.CharField(max_length=64, unique=True, validators=[validate_room_name])
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PUBLIC)
     title = models.CharField(max_length=120, blank=True)
     topic = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(default=clock.utcnow)
@@ -168,10 +174,16 @@ class Reaction(models.Model):
 
 
 class Membership(models.Model):
-    """A user belongs to a room: made by opening it; mentions reach members only."""
+    """A user belongs to a room (opening a public one joins it); mentions reach members only."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        MODERATOR = "moderator", "Room moderator"
+        OWNER = "owner", "Owner"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined = models.DateTimeField(default=clock.utcnow)
 
     class Meta:
