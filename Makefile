@@ -32,7 +32,7 @@ test: setup node_modules/.package-lock.json
 
 # The same suite on PostgreSQL + Redis, both started for the run and stopped after.
 test-prod: setup node_modules/.package-lock.json
-	$(PY) -m jabber.testing.with_services -- $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(PY) -m tests.support.with_services -- $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # axe-core for the accessibility checks of the browser tests (package.json).
 node_modules/.package-lock.json: package.json package-lock.json

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import expect
 
-from jabber.testing.browser import playwright_loop
-from jabber.testing.clients import (
+from tests.support.browser import playwright_loop
+from tests.support.clients import (
     Frame,
     Server,
     UserSession,
@@ -33,7 +33,7 @@ from jabber.testing.clients import (
     run_async,
     ws_connect,
 )
-from jabber.testing.services import REPO_ROOT, require
+from tests.support.services import REPO_ROOT, require
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Locator, Page

@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from jabber.testing.clients import UserSpec, create_user_sessions, recv_until, run_async, ws_connect
+from tests.support.clients import UserSpec, create_user_sessions, recv_until, run_async, ws_connect
 
 PINGS_IN_FLIGHT = 300
 
