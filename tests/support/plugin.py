@@ -191,7 +191,10 @@ def scaled_env(postgres_env: dict[str, str], redis_server: RedisServer) -> dict[
 def start_server(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[..., ServerProcess]]:
-    """Start Jabber servers: ``start_server(env, kind="daphne" or "uvicorn", **options)``.
+    """Start Jabber servers: ``start_server(env, kind="daphne", **options)``.
+
+    ``kind`` is one of ``services.SERVER_KINDS`` (daphne, or uvicorn with one of
+    its WebSocket implementations), started with ``manage.py serve``'s flags.
 
     Every server is stopped at teardown; the logs of a failed test's servers are printed.
     """

@@ -1,4 +1,4 @@
-"""Real services for tests: Redis, PostgreSQL and Jabber server processes.
+"""Real services for tests and the benchmark: Redis, PostgreSQL and Jabber server processes.
 
 Every helper here starts a real program on a free loopback port, waits for it
 with a bounded deadline, and stops it by PID. Nothing is left running: each
