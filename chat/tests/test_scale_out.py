@@ -30,8 +30,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from conftest import production_suite
-from jabber.testing.clients import (
+from tests.support.clients import (
     Frame,
     UserSession,
     UserSpec,
@@ -40,7 +39,8 @@ from jabber.testing.clients import (
     run_async,
     ws_connect,
 )
-from jabber.testing.services import ServerProcess, database_rows, wait_until
+from tests.support.plugin import production_suite
+from tests.support.services import ServerProcess, database_rows, wait_until
 
 ROOM = "lobby"
 # A client here pings this often, much faster than a browser's 25 s, so heartbeat
