@@ -19,7 +19,7 @@ from websockets.protocol import Protocol, Side, State
 from chat import transport
 from chat.transport import uvicorn as uvicorn_adapters
 from chat.transport.uvicorn import SansIOConnection
-from jabber.testing.services import REPO_ROOT
+from tests.support.services import REPO_ROOT
 
 
 def received_by_a_client(data: bytes, *, deflate: bool = False) -> list[Frame]:
