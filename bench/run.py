@@ -126,6 +126,7 @@ class Bench:
     ladder: list[int] = field(default_factory=lambda: list(LADDER))
     bounds: list[float] = field(default_factory=lambda: list(BOUNDS_MS))
     refine: int = 0
+    markdown: bool = False
     jabber_env: dict[str, str] = field(default_factory=dict)
     sessions: list[str] = field(default_factory=list)
     redis: RedisServer | None = None
@@ -193,7 +194,10 @@ class Bench:
         servers = [self.start(kind, core_list[i % len(core_list)]) for i in range(processes)]
         try:
             scenario = Scenario(
-                rooms=rooms, clients_per_room=clients, room_prefix=f"f{rooms}x{clients}"
+                rooms=rooms,
+                clients_per_room=clients,
+                room_prefix=f"f{rooms}x{clients}",
+                markdown=self.markdown,
             )
             generator = LoadGenerator(self.target(kind, servers), scenario)
             opened = await generator.open()
@@ -574,6 +578,11 @@ def main() -> None:
     parser.add_argument("--redis-cores", default="0", help="cores for the Jabber processes")
     parser.add_argument("--ladder", type=int, nargs="+", help="offered deliveries/s steps")
     parser.add_argument("--step", type=float, default=3.0, help="measured seconds per step")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="senders send a mix of Markdown bodies (links, code, mentions)",
+    )
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds per step")
     parser.add_argument("--bound", type=float, nargs="+", help="p99 bounds in ms (first: primary)")
     parser.add_argument("--refine", type=int, default=0, help="bisection steps after the ladder")
@@ -610,6 +619,7 @@ def main() -> None:
     if args.bound:
         bench.bounds = args.bound
     bench.refine = args.refine
+    bench.markdown = args.markdown
     bench.extra_env = parse_env(args.env)
     started = time.monotonic()
     try:
