@@ -85,11 +85,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             services.OpenRequest(self.key, self.user, self.room, after, self.hub.channel_name)
         )
         await self.accept()
-        self.raw_send = transport.unwrap(self.base_send)
         # Found once here: deliver() checks its buffer and writes on every frame.
-        self.socket_transport = transport.find(self.raw_send)
-        self.write_frame = transport.frame_writer(self.raw_send)
-        transport.allow_buffering(self.socket_transport, 4 * settings.JABBER_SLOW_CLIENT_BUFFER)
+        self.connection = transport.connection_for(self.base_send)
+        self.connection.allow_buffering(4 * settings.JABBER_SLOW_CLIENT_BUFFER)
         for frame in opened.frames:
             await self.send_frame(frame)
         self.ready = True
@@ -204,7 +202,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_message(self, command: protocol.SendCommand) -> None:
         result = await self.runtime.sends.submit(
-            services.SendRequest(self.user, self.room, command.body, command.client_id)
+            services.SendRequest(
+                self.user, self.room, command.body, command.client_id, command.reply_to
+            )
         )
         if not result.created:
             # A resend: only the sender hears of it again.
@@ -217,6 +217,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.reply(protocol.message_frame(protocol.message_payload(message)))
 
     async def on_history(self, command: protocol.HistoryCommand) -> None:
+        if command.around is not None:
+            messages, before, after = await database_sync_to_async(selectors.history_around)(
+                self.room, command.around, command.limit
+            )
+            frame = protocol.history_frame(
+                messages, before, has_more_before=before, has_more_after=after
+            )
+            await self.reply(frame)
+            return
         messages, has_more = await database_sync_to_async(selectors.history_page)(
             self.room, before=command.before, after=command.after, limit=command.limit
         )
@@ -250,6 +259,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             actor=self.user, room=self.room, message_id=command.id
         )
 
+    async def on_react(self, command: protocol.ReactCommand) -> None:
+        result = await database_sync_to_async(services.react)(
+            user=self.user,
+            room=self.room,
+            message_id=command.id,
+            emoji=command.emoji,
+            added=command.added,
+        )
+        if not result.changed:
+            # Nothing to broadcast: the sender alone hears how things stand.
+            await self.reply(result.frame)
+
     handlers = {
         protocol.SendCommand: on_message,
         protocol.HistoryCommand: on_history,
@@ -257,6 +278,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         protocol.PingCommand: on_ping,
         protocol.EditCommand: on_edit,
         protocol.DeleteCommand: on_delete,
+        protocol.ReactCommand: on_react,
     }
 
     def _heartbeat(self) -> tuple[int, bool, bool]:
@@ -284,7 +306,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if self.room is not None:
                 self.pending.append(text)
             return
-        buffered = transport.buffered_bytes(self.socket_transport)
+        buffered = self.connection.buffered_bytes()
         if buffered is not None and buffered > settings.JABBER_SLOW_CLIENT_BUFFER:
             # A client that stopped reading: cut it off instead of buffering without
             # bound. It reconnects and resumes with ?after=, so it loses nothing.
@@ -292,12 +314,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "user %s reads too slowly (%d bytes queued); dropping", self.user_id, buffered
             )
             self.ready = False
-            transport.abort(self.socket_transport)
+            self.connection.abort()
             return
-        if self.write_frame is None:
-            await self.raw_send({"type": "websocket.send", "text": text})
-        else:
-            self.write_frame(wire)
+        await self.connection.deliver(text, wire)
 
     async def close_by_event(self, event: events.CloseSockets) -> None:
         """A ban, logout or deactivation ends this socket (handed over by the hub)."""
@@ -320,6 +339,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             logger.debug("user %s left before a frame could be sent", self.user_id)
 
     async def close(self, code=None, reason=None) -> None:
+        # autobahn (daphne) takes a close code only as a plain int, not a CloseCode.
+        code = None if code is None else int(code)
         try:
             await super().close(code, reason)
         except transport.PEER_GONE:

@@ -20,7 +20,13 @@ def validate_room_name(value: str) -> None:
 
 
 class Room(models.Model):
+    class Kind(models.TextChoices):
+        PUBLIC = "public", "Public: anyone can find and join it"
+        PRIVATE = "private", "Private: members only"
+        DIRECT = "direct", "Direct messages between two people"
+
     name = models.CharField(max_length=64, unique=True, validators=[validate_room_name])
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PUBLIC)
     title = models.CharField(max_length=120, blank=True)
     topic = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(default=clock.utcnow)
@@ -48,7 +54,16 @@ class Message(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     seq = models.PositiveBigIntegerField()
+    # What the author typed (the Markdown source), and its rendering, made once
+    # when the message is stored or edited (chat.formatting): `html` sanitised,
+    # `text` without markup (reply excerpts), `mentions` the user ids it mentions.
     body = models.TextField()
+    html = models.TextField(default="")
+    text = models.TextField(default="")
+    mentions = models.JSONField(default=list)
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created = models.DateTimeField(default=clock.utcnow, db_index=True)
     edited = models.DateTimeField(null=True, blank=True)
     deleted = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -136,3 +151,45 @@ class Ban(Restriction):
 class Mute(Restriction):
     class Meta(Restriction.Meta):
         indexes = [models.Index(fields=["user", "room"], name="mute_user_room")]
+
+
+class Reaction(models.Model):
+    """One user's emoji on one message (each emoji at most once per user)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    emoji = models.CharField(max_length=64)
+    created = models.DateTimeField(default=clock.utcnow)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "user", "emoji"], name="reaction_message_user_emoji_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.emoji} on {self.message_id}"
+
+
+class Membership(models.Model):
+    """A user belongs to a room (opening a public one joins it); mentions reach members only."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        MODERATOR = "moderator", "Room moderator"
+        OWNER = "owner", "Owner"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined = models.DateTimeField(default=clock.utcnow)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "room"], name="membership_user_room_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.room}"

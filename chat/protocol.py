@@ -10,14 +10,16 @@ from django.conf import settings
 # Every `type` the server sends to a client (docs/protocol.md, "Server frames").
 SERVER_FRAME_TYPES = frozenset(
     {"hello", "message", "history", "pong", "presence", "typing", "message_edited",
-     "message_deleted", "error"}
+     "message_deleted", "error", "reaction"}
 )  # fmt: skip
 # Every `type` a client may send (docs/protocol.md, "Client frames").
-CLIENT_FRAME_TYPES = frozenset({"message", "history", "typing", "ping", "edit", "delete"})
+CLIENT_FRAME_TYPES = frozenset(
+    {"message", "history", "typing", "ping", "edit", "delete", "react", "unreact"}
+)
 # Every `code` an `error` frame can carry (docs/protocol.md, "Error codes").
 ERROR_CODES = frozenset(
     {"bad_json", "bad_request", "empty", "too_long", "rate_limited", "muted", "room_locked",
-     "not_found", "forbidden", "banned"}
+     "not_found", "forbidden", "banned", "too_many"}
 )  # fmt: skip
 
 
@@ -42,6 +44,7 @@ class ProtocolError(Exception):
 class SendCommand:
     body: str
     client_id: str | None
+    reply_to: int | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,14 @@ class HistoryCommand:
     before: int | None
     after: int | None
     limit: int
+    around: int | None = None
+
+
+@dataclass(frozen=True)
+class ReactCommand:
+    id: int
+    emoji: str
+    added: bool  # react adds, unreact takes away
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,10 @@ class DeleteCommand:
     id: int
 
 
-Command = SendCommand | HistoryCommand | TypingCommand | PingCommand | EditCommand | DeleteCommand
+Command = (
+    SendCommand | HistoryCommand | TypingCommand | PingCommand | EditCommand | DeleteCommand
+    | ReactCommand
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,9 @@ class Request:
 
 # Ids are 64-bit in every database we run on.
 MAX_ID = 2**63 - 1
+
+# Characters in the longest emoji sequence we accept (ZWJ families, flags, keycaps).
+EMOJI_MAX = 32
 
 # A client's tag for matching a reply to its request.
 REQUEST_ID_MAX = 64
@@ -183,12 +200,18 @@ def _command(data: dict) -> Command:
     kind = data.get("type")
     if kind == "message":
         client_id = _client_id(data)
-        return SendCommand(body=_body(data, client_id), client_id=client_id)
+        try:
+            reply_to = _integer(data, "reply_to", required=False, minimum=1)
+        except ProtocolError as error:
+            error.client_id = client_id
+            raise
+        return SendCommand(body=_body(data, client_id), client_id=client_id, reply_to=reply_to)
     if kind == "history":
         before = _integer(data, "before", required=False)
         after = _integer(data, "after", required=False)
-        if before is not None and after is not None:
-            raise ProtocolError("bad_request", "Give before or after, not both.")
+        around = _integer(data, "around", required=False, minimum=1)
+        if sum(cursor is not None for cursor in (before, after, around)) > 1:
+            raise ProtocolError("bad_request", "Give one of before, after and around.")
         limit = data.get("limit", settings.JABBER_HISTORY_PAGE)
         if (
             not isinstance(limit, int)
@@ -198,7 +221,7 @@ def _command(data: dict) -> Command:
             raise ProtocolError(
                 "bad_request", f"limit must be an integer from 1 to {settings.JABBER_HISTORY_MAX}."
             )
-        return HistoryCommand(before=before, after=after, limit=limit)
+        return HistoryCommand(before=before, after=after, limit=limit, around=around)
     if kind == "typing":
         return TypingCommand()
     if kind == "ping":
@@ -207,6 +230,13 @@ def _command(data: dict) -> Command:
         return EditCommand(id=_integer(data, "id", required=True, minimum=1), body=_body(data))
     if kind == "delete":
         return DeleteCommand(id=_integer(data, "id", required=True, minimum=1))
+    if kind in ("react", "unreact"):
+        emoji = data.get("emoji")
+        if not isinstance(emoji, str) or not 1 <= len(emoji) <= EMOJI_MAX:
+            raise ProtocolError("bad_request", "emoji must be one emoji.")
+        return ReactCommand(
+            id=_integer(data, "id", required=True, minimum=1), emoji=emoji, added=kind == "react"
+        )
     if not isinstance(kind, str):
         raise ProtocolError("bad_request", "A frame needs a string type.")
     raise ProtocolError("bad_request", f"Unknown frame type {kind[:40]!r}.")
@@ -230,56 +260,117 @@ def user_payload(user: Any) -> dict:
     return {"id": user.id, "username": user.username}
 
 
-def message_payload(message: Any) -> dict:
-    """The MESSAGE object (docs/protocol.md#the-message-object)."""
+EXCERPT_LENGTH = 100
+
+
+def reply_payload(
+    id_: int | None, user_id: int, username: str, text: str, deleted: bool
+) -> dict | None:
+    """MESSAGE `reply_to`: the original's author and the start of its text, or that it is gone."""
+    if id_ is None:
+        return None
+    return {
+        "id": id_,
+        "user": {"id": user_id, "username": username},
+        "excerpt": "" if deleted else text[:EXCERPT_LENGTH],
+        "deleted": deleted,
+    }
+
+
+def message_payload(message: Any, reactions: list[dict] | None = None) -> dict:
+    """The MESSAGE object (docs/protocol.md#the-message-object) of a model instance.
+
+    `message.reply_to`, if set, must be loaded with its user.
+    """
+    original = message.reply_to if message.reply_to_id else None
     return {
         "id": message.id,
         "seq": message.seq,
         "room": message.room.name,
         "user": {"id": message.user_id, "username": message.user.username},
         "body": message.body,
+        "html": message.html,
         "created": timestamp(message.created),
         "edited": timestamp(message.edited),
         "client_id": message.client_id,
+        "mentions": message.mentions,
+        "reply_to": original
+        and reply_payload(
+            original.id,
+            original.user_id,
+            original.user.username,
+            original.text,
+            original.deleted is not None,
+        ),
+        "reactions": reactions or [],
+        "attachments": [],
     }
 
 
 # The columns of a MESSAGE, for queries that skip model instances.
 MESSAGE_ROW = (
     "id", "seq", "room__name", "user_id", "user__username",
-    "body", "created", "edited", "client_id",
+    "body", "html", "created", "edited", "client_id", "mentions",
+    "reply_to_id", "reply_to__user_id", "reply_to__user__username", "reply_to__text",
+    "reply_to__deleted",
 )  # fmt: skip
 
 
-def message_payload_row(row: tuple) -> dict:
+def message_payload_row(row: tuple, reactions: list[dict] | None = None) -> dict:
     """The MESSAGE object from a row of MESSAGE_ROW columns."""
-    id_, seq, room, user_id, username, body, created, edited, client_id = row
+    (
+        id_, seq, room, user_id, username, body, html, created, edited, client_id, mentions,
+        reply_id, reply_user_id, reply_username, reply_text, reply_deleted,
+    ) = row  # fmt: skip
     return {
         "id": id_,
         "seq": seq,
         "room": room,
         "user": {"id": user_id, "username": username},
         "body": body,
+        "html": html,
         "created": timestamp(created),
         "edited": timestamp(edited),
         "client_id": client_id,
+        "mentions": mentions,
+        "reply_to": reply_payload(
+            reply_id, reply_user_id, reply_username, reply_text or "", reply_deleted is not None
+        ),
+        "reactions": reactions or [],
+        "attachments": [],
     }
+
+
+def reactions_payload(rows: list[tuple[str, int]]) -> list[dict]:
+    """MESSAGE `reactions` from (emoji, user id) rows in the order they were added."""
+    summary: dict[str, list[int]] = {}
+    for emoji, user_id in rows:
+        summary.setdefault(emoji, []).append(user_id)
+    return [{"emoji": e, "count": len(users), "users": users} for e, users in summary.items()]
 
 
 # At most, when encoded: bytes per body character (4 in UTF-8, 6 for a \u escape),
 # and bytes for everything else (ids, a 150-character username, room,
 # timestamps, a 64-character client_id, keys and punctuation).
 _BODY_BYTES_PER_CHAR = 6
-_PAYLOAD_OVERHEAD = 2048
+_PAYLOAD_OVERHEAD = 4096
 
 # daphne will not send a frame over 1 MiB; big replays are split below this.
 FRAME_BUDGET = 900 * 1024
 
 
+def _size_bound(payload: dict) -> int:
+    """Bytes a payload may take encoded, at most (reactions: a few users each, rarely)."""
+    characters = len(payload["body"]) + len(payload.get("html", ""))
+    reactions = sum(16 + 24 * len(r["users"]) for r in payload.get("reactions", ()))
+    characters += len(payload.get("mentions", ())) * 4  # an id is at most 24 bytes
+    return characters * _BODY_BYTES_PER_CHAR + reactions + _PAYLOAD_OVERHEAD
+
+
 def split_to_fit(payloads: list[dict], budget: int = FRAME_BUDGET) -> list[list[dict]]:
     """Cut a list of MESSAGE payloads, in order, into runs that each encode within budget."""
     # Nearly always all of it fits: a bound from the lengths spares encoding each one.
-    if sum(len(p["body"]) * _BODY_BYTES_PER_CHAR + _PAYLOAD_OVERHEAD for p in payloads) <= budget:
+    if sum(_size_bound(p) for p in payloads) <= budget:
         return [payloads]
     chunks: list[list[dict]] = [[]]
     size = 0
@@ -327,8 +418,20 @@ def message_deleted_frame(message_id: int) -> dict:
     return {"type": "message_deleted", "id": message_id}
 
 
-def history_frame(messages: list[dict], has_more: bool) -> dict:
-    return {"type": "history", "messages": messages, "has_more": has_more}
+def history_frame(messages: list[dict], has_more: bool, **around: bool) -> dict:
+    """`around` adds has_more_before and has_more_after (a page centred on a message)."""
+    return {"type": "history", "messages": messages, "has_more": has_more, **around}
+
+
+def reaction_frame(message_id: int, emoji: str, user: dict, added: bool, count: int) -> dict:
+    return {
+        "type": "reaction",
+        "id": message_id,
+        "emoji": emoji,
+        "user": user,
+        "added": added,
+        "count": count,
+    }
 
 
 def pong_frame(seq: int) -> dict:

@@ -1,13 +1,14 @@
 """Read-only queries: history pages, the lobby, restrictions in force."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
 from chat import protocol
-from chat.models import Ban, Message, Mute, RestrictionQuerySet, Room
+from chat.models import Ban, Membership, Message, Mute, Reaction, RestrictionQuerySet, Room
 from jabber import clock
 from presence import services as presence
 
@@ -16,24 +17,58 @@ def _visible(room: Room) -> QuerySet[Message]:
     return Message.objects.filter(room=room, deleted__isnull=True)
 
 
-def _models(queryset: QuerySet[Message]) -> list[Message]:
-    return list(
-        queryset.select_related("user", "room").only(
-            "id", "seq", "body", "created", "edited", "client_id", "user__username", "room__name"
-        )
-    )
-
-
 def _payloads(queryset: QuerySet[Message]) -> list[dict]:
     # Rows, not model instances: a hello builds up to 1000 of these per socket.
-    return [
-        protocol.message_payload_row(row) for row in queryset.values_list(*protocol.MESSAGE_ROW)
-    ]
+    rows = list(queryset.values_list(*protocol.MESSAGE_ROW))
+    reactions = reactions_by_message([row[0] for row in rows])
+    return [protocol.message_payload_row(row, reactions.get(row[0])) for row in rows]
 
 
-def latest_messages(room: Room, limit: int | None = None) -> tuple[list[Message], bool]:
-    """The last `limit` visible messages, oldest first, and whether older ones exist."""
-    return _before(room, None, limit or settings.JABBER_HISTORY_PAGE, _models)
+def reactions_by_message(message_ids: list[int]) -> dict[int, list[dict]]:
+    """MESSAGE `reactions` of each of the messages that has any, in one query."""
+    if not message_ids:
+        return {}
+    rows: dict[int, list[tuple[str, int]]] = {}
+    found = Reaction.objects.filter(message_id__in=message_ids).order_by("id")
+    for message_id, emoji, user_id in found.values_list("message_id", "emoji", "user_id"):
+        rows.setdefault(message_id, []).append((emoji, user_id))
+    return {message_id: protocol.reactions_payload(pairs) for message_id, pairs in rows.items()}
+
+
+def message_payload(message_id: int) -> dict:
+    """The MESSAGE object of one message, as the socket sends it."""
+    (payload,) = _payloads(Message.objects.filter(pk=message_id))
+    return payload
+
+
+def latest_messages(room: Room, limit: int | None = None) -> tuple[list[dict], bool]:
+    """MESSAGE objects of the last `limit` visible messages, oldest first, and whether older
+    ones exist."""
+    return payloads_before(room, None, limit or settings.JABBER_HISTORY_PAGE)
+
+
+def payloads_around(room: Room, around: int, limit: int) -> tuple[list[dict], bool, bool]:
+    """MESSAGE objects of up to `limit` visible messages centred on id `around`, oldest first,
+    and whether older and newer ones exist beyond them."""
+    newer_count = (limit - 1) // 2
+    older, more_before = _before(room, around + 1, limit - newer_count, _payloads)
+    newer, more_after = payloads_after(room, around, newer_count) if newer_count else ([], False)
+    if not newer_count:
+        more_after = _visible(room).filter(id__gt=around).exists()
+    return older + newer, more_before, more_after
+
+
+def member_ids_by_name(room_id: int, names: Collection[str]) -> dict[str, int]:
+    """Active members of the room whose lower-cased username is one of `names`: name -> id."""
+    rows = (
+        Membership.objects.filter(room_id=room_id, user__is_active=True)
+        .annotate(name=Lower("user__username"))
+        .filter(name__in=list(names))
+        .order_by("-user_id")
+        .values_list("name", "user_id")
+    )
+    # Usernames differ in case only rarely; the oldest account keeps the name.
+    return dict(rows)
 
 
 def payloads_before(room: Room, before: int | None, limit: int) -> tuple[list[dict], bool]:
@@ -64,6 +99,18 @@ def history_page(
     if len(chunks) > 1:
         return (chunks[0] if after is not None else chunks[-1]), True
     return chunks[0], has_more
+
+
+def history_around(room: Room, around: int, limit: int) -> tuple[list[dict], bool, bool]:
+    """A `history` answer centred on id `around`, within one frame: the messages, and whether
+    older and newer ones exist beyond them."""
+    messages, more_before, more_after = payloads_around(room, around, limit)
+    chunks = protocol.split_to_fit(messages)
+    if len(chunks) == 1:
+        return messages, more_before, more_after
+    # Too big for one frame: the part holding (or nearest before) the message asked for.
+    index = max(i for i, chunk in enumerate(chunks) if i == 0 or chunk[0]["id"] <= around)
+    return chunks[index], more_before or index > 0, more_after or index < len(chunks) - 1
 
 
 def any_before(room: Room, before: int) -> bool:

@@ -30,7 +30,15 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
     ban = selectors.active_ban(request.user.id, room)
     if ban is not None:
         return render(request, "chat/room.html", {"room": room, "banned": ban}, status=403)
-    messages, has_more = selectors.latest_messages(room)
+    services.join_rooms({(request.user.id, room.id)})
+    around = _message_id(request.GET.get("around"))
+    if around is None:
+        messages, has_more = selectors.latest_messages(room)
+        has_more_after = False
+    else:
+        messages, has_more, has_more_after = selectors.history_around(
+            room, around, settings.JABBER_HISTORY_PAGE
+        )
     last = messages[-1] if messages else None
     config = {
         "room": room.name,
@@ -40,9 +48,11 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         "typingInterval": int(settings.JABBER_TYPING_INTERVAL * 1000),
         "pingInterval": 25000,
         "wsPath": f"/ws/chat/{room.name}/",
-        "lastId": last.id if last else 0,
-        "lastSeq": last.seq if last else 0,
+        "lastId": last["id"] if last else 0,
+        "lastSeq": last["seq"] if last else 0,
         "hasMore": has_more,
+        "around": around,
+        "hasMoreAfter": has_more_after,
         "slowMode": room.slow_mode_seconds,
         "locked": room.locked,
     }
@@ -50,9 +60,17 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         "room": room,
         "chat_messages": messages,
         "has_more": has_more,
+        "around": around,
         "online": presence.online(room.id),
         "banned": None,
         "config": config,
         "close_codes": events.close_code_table(),
     }
     return render(request, "chat/room.html", context)
+
+
+def _message_id(value: str | None) -> int | None:
+    """A message id from a query parameter, or None for anything that is not one."""
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)

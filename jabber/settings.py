@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "accounts",
     "presence",
     "chat",
+    # The project package, for its management command ``serve``.
+    "jabber",
 ]
 
 MIDDLEWARE = [
@@ -226,6 +228,8 @@ JABBER_MAX_BODY = env_int("JABBER_MAX_BODY", 4000)
 JABBER_MAX_FRAME = env_int("JABBER_MAX_FRAME", 64 * 1024)
 JABBER_RATE_BURST = env_int("JABBER_RATE_BURST", 10)
 JABBER_RATE_PER_SECOND = env_float("JABBER_RATE_PER_SECOND", 2.0)
+JABBER_REACTION_BURST = env_int("JABBER_REACTION_BURST", 20)
+JABBER_REACTION_PER_SECOND = env_float("JABBER_REACTION_PER_SECOND", 5.0)
 JABBER_HISTORY_PAGE = env_int("JABBER_HISTORY_PAGE", 50)
 JABBER_HISTORY_MAX = env_int("JABBER_HISTORY_MAX", 100)
 JABBER_REPLAY_MAX = env_int("JABBER_REPLAY_MAX", 1000)

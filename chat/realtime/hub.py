@@ -129,7 +129,7 @@ class Hub:
         if not members:
             return
         # Framed once for the whole room: the bytes are the same on every socket.
-        wire = transport.encode_frame(event.text)
+        wire = transport.encode_wire(event.text)
         skip = event.except_user
         for member in list(members.values()):
             if skip is None or member.user_id != skip:

@@ -1,6 +1,6 @@
 """Every state change of the chat, one module per topic, called by the consumer, admin and tests.
 
-``messages`` (send, edit, delete), ``handshake`` (admitting and opening sockets),
+``messages`` (send, edit, delete), ``reactions``, ``handshake`` (admitting and opening sockets),
 ``moderation`` (bans, mutes, the admin log), ``rooms``, ``limits`` (rate limits)
 and ``errors`` (the one error type). Functions return data and raise
 ``ChatError`` with a protocol error code; the callers turn that into frames or pages.
@@ -37,7 +37,8 @@ from chat.services.moderation import (
     log_action,
     mute_user,
 )
-from chat.services.rooms import get_or_create_room, room_latest_seq, set_room_locked
+from chat.services.reactions import ReactionResult, is_one_emoji, react
+from chat.services.rooms import get_or_create_room, join_rooms, room_latest_seq, set_room_locked
 
 __all__ = [
     "MODERATE_PERMISSION",
@@ -45,6 +46,7 @@ __all__ = [
     "ChatError",
     "OpenRequest",
     "Opened",
+    "ReactionResult",
     "SendRequest",
     "SendResult",
     "admit",
@@ -59,10 +61,13 @@ __all__ = [
     "get_or_create_room",
     "impose",
     "is_moderator",
+    "is_one_emoji",
     "join_bucket",
+    "join_rooms",
     "log_action",
     "mute_user",
     "open_sockets",
+    "react",
     "room_frame",
     "room_latest_seq",
     "send_bucket",

@@ -10,7 +10,7 @@ from chat import protocol, selectors
 from chat.models import Ban, Room
 from chat.services.errors import ChatError, settle
 from chat.services.limits import join_bucket
-from chat.services.rooms import get_or_create_room
+from chat.services.rooms import get_or_create_room, join_rooms
 from presence import services as presence
 
 
@@ -86,6 +86,7 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
     room's online list is read once, after every socket of the batch is in it.
     """
     changes = presence.join_many([(r.key, r.user.pk, r.room.pk, r.hub_channel) for r in requests])
+    join_rooms({(r.user.pk, r.room.pk) for r in requests})
     replays: dict[tuple[int, int | None], tuple[list[list[dict]], bool, bool]] = {}
     onlines: dict[int, list[dict]] = {}
     opened = []
@@ -107,7 +108,7 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
         )
         # A replay too big for one frame continues as history frames, oldest first.
         sequels = [
-            protocol.history_frame(chunk, has_more=index < len(chunks) - 1)
+            protocol.history_frame(chunk, has_more=index < len(chunks))
             for index, chunk in enumerate(chunks[1:], start=2)
         ]
         opened.append(Opened(frames=[hello, *sequels], online=online, changed=changed))

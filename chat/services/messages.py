@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from chat import protocol, selectors
+from chat import formatting, protocol, selectors
 from chat.models import Message, Room
 from chat.services.errors import ChatError, settle
 from chat.services.limits import send_bucket
@@ -53,7 +53,7 @@ def clean_body(body: str, client_id: str | None = None) -> str:
     return body
 
 
-def _check_may_write(user, room: Room, client_id: str | None, *, muted: bool) -> None:
+def check_may_write(user, room: Room, client_id: str | None, *, muted: bool) -> None:
     if room.locked and not is_moderator(user):
         raise ChatError("room_locked", "This room is read-only.", client_id=client_id)
     if muted:
@@ -88,14 +88,17 @@ class SendRequest:
     room: Room
     body: str
     client_id: str | None = None
+    reply_to: int | None = None
 
 
-def send_message(*, user, room: Room, body: str, client_id: str | None = None) -> SendResult:
+def send_message(
+    *, user, room: Room, body: str, client_id: str | None = None, reply_to: int | None = None
+) -> SendResult:
     """Store a message (seq assigned in the same transaction) and broadcast it after commit.
 
     A repeated (user, room, client_id) stores nothing and returns the original.
     """
-    (outcome,) = send_messages([SendRequest(user, room, body, client_id)])
+    (outcome,) = send_messages([SendRequest(user, room, body, client_id, reply_to)])
     return settle(outcome)
 
 
@@ -153,6 +156,7 @@ def _store(
     }
     resends = _resends(wanted)
     muted = selectors.muted_pairs({(r.user.pk, r.room.pk) for r in wanted})
+    originals = _originals({r.reply_to for r in wanted if r.reply_to is not None})
     last_sent: dict[tuple[int, int], datetime] = {}
     now = clock.utcnow()
     stored: list[Message] = []
@@ -167,8 +171,11 @@ def _store(
         if client_id is not None and key in resends:
             outcomes[index] = SendResult(message=resends[key], created=False)
             continue
+        original = originals.get(request.reply_to)
         try:
-            _check_may_write(user, room, client_id, muted=(user.pk, room.pk) in muted)
+            if request.reply_to is not None and (original is None or original.room_id != room.pk):
+                raise ChatError("not_found", "No such message to reply to.", client_id=client_id)
+            check_may_write(user, room, client_id, muted=(user.pk, room.pk) in muted)
             if room.slow_mode_seconds and (user.pk, room.pk) not in last_sent:
                 last_sent[user.pk, room.pk] = selectors.last_message_time(user.pk, room)
             _check_slow_mode(user, room, client_id, last_sent.get((user.pk, room.pk)))
@@ -178,8 +185,18 @@ def _store(
             continue
         room.last_seq += 1
         room.last_activity = now
+        rendered = render(body, room.pk)
         message = Message(
-            room=room, user=user, seq=room.last_seq, body=body, created=now, client_id=client_id
+            room=room,
+            user=user,
+            seq=room.last_seq,
+            body=body,
+            html=rendered.html,
+            text=rendered.text,
+            mentions=rendered.mentions,
+            reply_to=original,
+            created=now,
+            client_id=client_id,
         )
         stored.append(message)
         outcomes[index] = SendResult(message=message, created=True)
@@ -191,6 +208,19 @@ def _store(
         for room in {message.room_id: message.room for message in stored}.values():
             Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq, last_activity=now)
     return stored
+
+
+def render(body: str, room_id: int) -> formatting.Rendered:
+    """A body's HTML, plain text and mentions (of the room's active members), made once."""
+    return formatting.render(body, lambda names: selectors.member_ids_by_name(room_id, names))
+
+
+def _originals(message_ids: set[int]) -> dict[int, Message]:
+    """The visible messages that sends of a batch reply to, by id."""
+    if not message_ids:
+        return {}
+    found = Message.objects.filter(pk__in=message_ids, deleted__isnull=True)
+    return {message.pk: message for message in found.select_related("user")}
 
 
 def _resends(requests: list[SendRequest]) -> dict[tuple, Message]:
@@ -207,7 +237,8 @@ def _resends(requests: list[SendRequest]) -> dict[tuple, Message]:
     if not candidates.exists():
         return {}
     found = {
-        (m.room_id, m.user_id, m.client_id): m for m in candidates.select_related("user", "room")
+        (m.room_id, m.user_id, m.client_id): m
+        for m in candidates.select_related("user", "room", "reply_to__user")
     }
     return {key: message for key, message in found.items() if key in keys}
 
@@ -215,7 +246,7 @@ def _resends(requests: list[SendRequest]) -> dict[tuple, Message]:
 def _original(request: SendRequest) -> SendResult:
     """After a unique-constraint clash: the stored twin of this send."""
     return SendResult(
-        message=Message.objects.select_related("user", "room").get(
+        message=Message.objects.select_related("user", "room", "reply_to__user").get(
             room=request.room, user=request.user, client_id=request.client_id
         ),
         created=False,
@@ -224,8 +255,8 @@ def _original(request: SendRequest) -> SendResult:
 
 def _own_visible_message(room: Room, message_id: int) -> Message:
     message = (
-        Message.objects.select_for_update()
-        .select_related("user", "room")
+        Message.objects.select_for_update(of=("self",))
+        .select_related("user", "room", "reply_to__user")
         .filter(pk=message_id, room=room, deleted__isnull=True)
         .first()
     )
@@ -242,12 +273,15 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
         message = _own_visible_message(room, message_id)
         if message.user_id != user.id:
             raise ChatError("forbidden", "You can only edit your own messages.")
-        _check_may_write(user, room, None, muted=bool(selectors.muted_pairs({(user.pk, room.pk)})))
+        check_may_write(user, room, None, muted=bool(selectors.muted_pairs({(user.pk, room.pk)})))
         _take_send_token(user, None)
-        message.body = body
+        rendered = render(body, room.pk)
+        message.body, message.html, message.text = body, rendered.html, rendered.text
+        message.mentions = rendered.mentions
         message.edited = clock.utcnow()
-        message.save(update_fields=["body", "edited"])
-        payload = protocol.message_payload(message)
+        message.save(update_fields=["body", "html", "text", "mentions", "edited"])
+        reactions = selectors.reactions_by_message([message.pk]).get(message.pk)
+        payload = protocol.message_payload(message, reactions)
         event = room_frame(room.id, protocol.message_edited_frame(payload))
         transaction.on_commit(lambda: events.publish(event))
     return message

@@ -1,6 +1,6 @@
 """Rooms: created on first visit, locked and unlocked, their latest seq."""
 
-from chat.models import ROOM_NAME_RE, Room
+from chat.models import ROOM_NAME_RE, Membership, Room
 from chat.services.errors import ChatError
 
 
@@ -21,3 +21,11 @@ def set_room_locked(room: Room, locked: bool) -> Room:
     Room.objects.filter(pk=room.pk).update(locked=locked)
     room.locked = locked
     return room
+
+
+def join_rooms(pairs: set[tuple[int, int]]) -> None:
+    """Make each (user id, room id) a membership, if it is not one already (opening a room)."""
+    Membership.objects.bulk_create(
+        [Membership(user_id=user_id, room_id=room_id) for user_id, room_id in pairs],
+        ignore_conflicts=True,
+    )

@@ -1,7 +1,10 @@
+"""Factories of the chat's models."""
+
 import factory
 
 from accounts.tests.factories import UserFactory
-from chat.models import Ban, Message, Mute, Room
+from chat.models import Ban, Membership, Message, Mute, Reaction, Room
+from chat.services.messages import render
 
 
 class RoomFactory(factory.django.DjangoModelFactory):
@@ -29,7 +32,30 @@ class MessageFactory(factory.django.DjangoModelFactory):
         room.last_seq += 1
         room.save(update_fields=["last_seq"])
         kwargs.setdefault("seq", room.last_seq)
+        # Rendered as services.send_message renders it, mentions of the room's members included.
+        rendered = render(kwargs["body"], room.pk)
+        kwargs.setdefault("html", rendered.html)
+        kwargs.setdefault("text", rendered.text)
+        kwargs.setdefault("mentions", rendered.mentions)
         return super()._create(model_class, *args, **kwargs)
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+        django_get_or_create = ["user", "room"]
+
+    user = factory.SubFactory(UserFactory)
+    room = factory.SubFactory(RoomFactory)
+
+
+class ReactionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Reaction
+
+    message = factory.SubFactory(MessageFactory)
+    user = factory.SubFactory(UserFactory)
+    emoji = "👍"
 
 
 class BanFactory(factory.django.DjangoModelFactory):

@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 
 from chat.models import Message, Room
 from chat.tests.factories import MessageFactory, RoomFactory
-from jabber.testing.unit import open_socket
+from tests.support.unit import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,6 +140,11 @@ async def test_message_is_stored_then_broadcast_to_everyone_including_sender(ann
         "created": to_bob["created"],
         "edited": None,
         "client_id": "c-1",
+        "html": "<p>hello bob</p>",
+        "mentions": [],
+        "reply_to": None,
+        "reactions": [],
+        "attachments": [],
     }
     assert to_bob["created"].endswith("Z")
     await a.close()
