@@ -632,8 +632,13 @@ def test_pages_are_accessible_and_keep_the_content_security_policy(
     assert browsing.problems(visitor) == []
 
     bob_page = enter_room(browsing.open(server, bob, **layout), "general")
-    say(server, bob, "general", "Morning! The deploy went fine.")
+    morning = "Morning! The deploy went **fine**, notes at https://example.com/notes"
+    say(server, bob, "general", morning, "```\nmake deploy ENVIRONMENT=production VERBOSE=1\n```")
+    morning_id = stored_message_id(server, bob, "general", morning)
+    say(server, ann, "general", "Which host?", reply_to=morning_id)
+    react(server, ann, "general", morning_id, "🎉")
     page = enter_room(browsing.open(server, ann, **layout), "general")
+    expect(page.get_by_test_id("reaction")).to_have_text(["🎉 1"])
     send(page, "Great news")
     send(page, "I will tell the others")
     bob_page.get_by_test_id("composer").press_sequentially("typing")

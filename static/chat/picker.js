@@ -98,6 +98,11 @@ export class EmojiPicker {
       if (option) this.#pick(option.dataset.emoji);
     });
     this.options.addEventListener("keydown", (event) => this.#move(event));
+    node.addEventListener("focusout", (event) => {
+      // Tabbing away from the picker closes it; a click elsewhere is handled on pointerdown.
+      const next = event.relatedTarget;
+      if (next && !node.contains(next) && next !== this.opener) this.close({ restoreFocus: false });
+    });
     node.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
         event.preventDefault();
