@@ -476,7 +476,8 @@ function start() {
   const picker = new EmojiPicker(ui.timeline, ui.list, { onPick: react });
   bindInput(ui, view, {
     submit() {
-      if (store.state.hasNewer) jumpToLatestMessages();
+      // What is sent goes at the live end: show it. Offline, the jump waits for the reader.
+      if (store.state.hasNewer && connection.ready) jumpToLatestMessages();
       submitComposer(room);
     },
     typed,
