@@ -170,6 +170,28 @@ function receiveLatest(room, frame) {
   history.replaceState(history.state, "", location.pathname);
 }
 
+/**
+ * Where a page of messages around a message goes, given the ids shown (`oldest`..`newest`,
+ * none when undefined) and whether newer ones exist: `merge` when the page meets what is
+ * shown (the list stays one unbroken run), else `reset` (shown instead). `hasMore` and
+ * `hasNewer` are what the list's ends say afterwards.
+ */
+export function aroundPlacement({ oldest, newest, hasMore, hasNewer }, frame) {
+  const messages = frame.messages;
+  const first = messages[0].id;
+  const last = messages[messages.length - 1].id;
+  const before = frame.has_more_before ?? frame.has_more;
+  const after = Boolean(frame.has_more_after);
+  if (oldest !== undefined && first <= newest && last >= oldest) {
+    return {
+      mode: "merge",
+      hasMore: first < oldest ? before : hasMore,
+      hasNewer: last > newest && hasNewer ? after : hasNewer,
+    };
+  }
+  return { mode: "reset", hasMore: before, hasNewer: after };
+}
+
 /** Messages around `target`: added to the list when they meet it, else shown instead. */
 function receiveAround(room, frame, target) {
   const { view, store } = room;
@@ -178,20 +200,13 @@ function receiveAround(room, frame, target) {
     room.errorLine.show("That message is no longer available.");
     return;
   }
-  const first = messages[0].id;
-  const last = messages[messages.length - 1].id;
-  const oldest = view.oldestId();
-  const newest = view.newestId();
-  const meets = view.size > 0 && first <= newest && last >= oldest;
-  if (meets) {
-    view.keepPosition(() => view.merge(messages));
-    if (first < oldest) store.update(olderExist, frame.has_more_before ?? frame.has_more);
-    if (last > newest && store.state.hasNewer) store.update(newerExist, frame.has_more_after);
-  } else {
-    view.reset(messages);
-    store.update(olderExist, frame.has_more_before ?? frame.has_more);
-    store.update(newerExist, Boolean(frame.has_more_after));
-    if (!frame.has_more_after) caughtUpWithLive(room);
-  }
+  const { hasMore, hasNewer } = store.state;
+  const shown = { oldest: view.oldestId(), newest: view.newestId(), hasMore, hasNewer };
+  const placement = aroundPlacement(shown, frame);
+  if (placement.mode === "merge") view.keepPosition(() => view.merge(messages));
+  else view.reset(messages);
+  store.update(olderExist, placement.hasMore);
+  store.update(newerExist, placement.hasNewer);
+  if (placement.mode === "reset" && !placement.hasNewer) caughtUpWithLive(room);
   view.highlight(target);
 }
