@@ -77,7 +77,7 @@ def _without_text(query: Query, scope: Scope, limit: int) -> list[tuple[int, str
 
 
 def _vector() -> RawSQL:
-    return RawSQL('"chat_message"."search_vector"', (), output_field=SearchVectorField())
+    return RawSQL('"chat_message"."search_vector"', [], output_field=SearchVectorField())
 
 
 def _phrase_postgres(phrase: tuple[str, ...]) -> SearchQuery:

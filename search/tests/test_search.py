@@ -130,8 +130,9 @@ def test_inactive_users_find_nothing(corpus, ann):
 
 def test_snippet_marks_matched_words_and_escapes_the_rest(corpus, ann):
     (result,) = selectors.search(ann, "mouse").results
-    assert "&lt;script&gt;" in result.snippet
-    assert "<script>" not in result.snippet
+    # PostgreSQL's headline drops what looks like a tag; FTS5 keeps it, escaped.
+    assert "<script" not in result.snippet
+    assert "cat &amp; <mark>mouse</mark>" in result.snippet
     assert re.findall(r"<mark>(.*?)</mark>", result.snippet) == ["mouse"]
 
 
@@ -178,6 +179,10 @@ def test_messages_stored_before_the_index_are_indexed_by_the_migration(ann, lobb
     from search import index
 
     message = MessageFactory(user=ann, room=lobby, body="ancient scrolls")
+    if connection.vendor == "postgresql":
+        # ALTER TABLE waits for no deferred foreign-key check (the migration has none pending).
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     index.drop(connection)
     index.create(connection)
     assert [r.message["id"] for r in selectors.search(ann, "scroll").results] == [message.id]
