@@ -114,3 +114,14 @@ def test_any_query_answers_200_with_a_well_formed_page(ann_client, searchable, t
         assert "<" not in re.sub(r"</?mark>", "", result["snippet"])
     page = ann_client.get("/chat/search/", {"q": text})
     assert page.status_code == 200
+
+
+def test_search_is_no_room_name(ann_client):
+    from chat import services
+    from chat.services.errors import ChatError
+
+    response = ann_client.post(reverse("chat:lobby"), {"room": "search"})
+    assert response.status_code == 200
+    assert "reserved" in response.content.decode()
+    with pytest.raises(ChatError):
+        services.get_or_create_room("search")
