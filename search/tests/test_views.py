@@ -14,7 +14,7 @@ from search.selectors import PAGE_SIZE
 pytestmark = pytest.mark.django_db
 
 # Everything FTS5 or tsquery would read as syntax, and then some.
-SPECIAL = '"\'*^:()-+&|!<>{}[],.;@#/\\~`=?%$_ \t\n\x00NEARANDORNOT'
+SPECIAL = "\"'*^:()-+&|!<>{}[],.;@#/\\~`=?%$_ \t\n\x00NEARANDORNOT"
 
 
 @pytest.fixture
