@@ -19,7 +19,7 @@ from django.db.models.functions import Left
 
 from chat.models import Message, Room
 from search.index import FTS_TABLE
-from search.query import Query, fts5_any, fts5_expression
+from search.query import Query, fts5_phrases
 
 # Control characters never survive into a message's text (chat.services.messages.clean_body).
 MARK_START = "\x01"
@@ -35,6 +35,8 @@ class Scope:
     rooms: QuerySet[Room]
     author_ids: tuple[int, ...] | None = None
     before: int | None = None
+    # The rooms named by in:, if any (already among `rooms`).
+    room_ids: tuple[int, ...] | None = None
 
     def messages(self) -> QuerySet[Message]:
         found = Message.objects.filter(deleted__isnull=True, room__in=self.rooms.values("pk"))
@@ -47,30 +49,9 @@ class Scope:
 
 def find(query: Query, scope: Scope, limit: int) -> list[tuple[int, str]]:
     """The newest `limit` matches as (message id, marked snippet), newest first."""
-    if not query.has_text:
-        return _without_text(query, scope, limit)
     if connection.vendor == "postgresql":
         return _postgres(query, scope, limit)
     return _sqlite(query, scope, limit)
-
-
-def _without_text(query: Query, scope: Scope, limit: int) -> list[tuple[int, str]]:
-    """Only from:/in: (and -words): the newest messages, each snippet the start of its text."""
-    found = scope.messages()
-    if query.excluded:
-        if connection.vendor == "postgresql":
-            found = found.annotate(search_vector=_vector()).exclude(
-                search_vector=_any_postgres(query.excluded)
-            )
-        else:
-            found = found.exclude(
-                id__in=RawSQL(
-                    f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s",
-                    [fts5_any(query.excluded)],
-                )
-            )
-    rows = found.order_by("-id").annotate(start=Left("text", PLAIN_SNIPPET))[:limit]
-    return list(rows.values_list("id", "start"))
 
 
 # ------------------------------------------------------------------ PostgreSQL
@@ -101,10 +82,15 @@ def _any_postgres(phrases: tuple[tuple[str, ...], ...]) -> SearchQuery:
 
 
 def _postgres(query: Query, scope: Scope, limit: int) -> list[tuple[int, str]]:
-    wanted = _all_postgres(query.phrases)
-    found = scope.messages().annotate(search_vector=_vector()).filter(search_vector=wanted)
+    found = scope.messages().annotate(search_vector=_vector())
     if query.excluded:
         found = found.exclude(search_vector=_any_postgres(query.excluded))
+    if not query.has_text:
+        # Only from:/in: (and -words): each snippet is the start of the text.
+        rows = found.order_by("-id").annotate(start=Left("text", PLAIN_SNIPPET))[:limit]
+        return list(rows.values_list("id", "start"))
+    wanted = _all_postgres(query.phrases)
+    found = found.filter(search_vector=wanted)
     ids = list(found.order_by("-id").values_list("id", flat=True)[:limit])
     # Headlines in a second query, so they are made for the page's rows only.
     headlines = dict(
@@ -129,23 +115,19 @@ def _postgres(query: Query, scope: Scope, limit: int) -> list[tuple[int, str]]:
 
 
 def _sqlite(query: Query, scope: Scope, limit: int) -> list[tuple[int, str]]:
-    expression = fts5_expression(query.phrases)
-    if query.excluded:
-        expression = f"({expression}) NOT ({fts5_any(query.excluded)})"
+    expression = _fts5_match(query, scope)
     try:
         rooms_sql, rooms_params = scope.rooms.order_by().values("pk").query.sql_with_params()
     except EmptyResultSet:  # no readable room at all (an inactive user)
         return []
     conditions = [f"{FTS_TABLE} MATCH %s", "m.deleted IS NULL", f"m.room_id IN ({rooms_sql})"]
     params: list = [expression, *rooms_params]
-    if scope.author_ids is not None:
-        conditions.append(f"m.user_id IN ({', '.join(['%s'] * len(scope.author_ids)) or 'NULL'})")
-        params.extend(scope.author_ids)
     if scope.before is not None:
         conditions.append(f"{FTS_TABLE}.rowid < %s")
         params.append(scope.before)
     params.append(limit)
     # FTS5 walks its matches newest first (ORDER BY rowid DESC) and stops at the limit.
+    # Without a text term, snippet() gives the start of the text.
     sql = (
         f"SELECT m.id, snippet({FTS_TABLE}, 0, %s, %s, '…', %s) "
         f"FROM {FTS_TABLE} JOIN chat_message m ON m.id = {FTS_TABLE}.rowid "
@@ -154,3 +136,23 @@ def _sqlite(query: Query, scope: Scope, limit: int) -> list[tuple[int, str]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [MARK_START, MARK_END, SNIPPET_WORDS, *params])
         return [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+def _fts5_match(query: Query, scope: Scope) -> str:
+    """The whole query as one FTS5 expression: text phrases, then author and room tags."""
+    required = [f"text : {phrase}" for phrase in fts5_phrases(query.phrases)]
+    if scope.author_ids is not None:
+        required.append(_tags("u", scope.author_ids))
+    if scope.room_ids is not None:
+        required.append(_tags("r", scope.room_ids))
+    expression = " AND ".join(required)
+    if query.excluded:
+        excluded = " OR ".join(f"text : {phrase}" for phrase in fts5_phrases(query.excluded))
+        expression = f"({expression}) NOT ({excluded})"
+    return expression
+
+
+def _tags(prefix: str, ids: tuple[int, ...]) -> str:
+    # A tag that no message carries when the list is empty (from: an unknown user).
+    tags = " OR ".join(f'"{prefix}{int(value)}"' for value in ids) or f'"{prefix}0"'
+    return f"tags : ({tags})"

@@ -3,8 +3,8 @@
 PostgreSQL: a stored generated `tsvector` column `chat_message.search_vector`
 (English stemming) with a GIN index over visible messages. PostgreSQL computes it
 on every insert and update (edit, delete), so no write path can forget it.
-SQLite: an external-content FTS5 table `search_message_fts` over `chat_message`
-(porter stemming) holding visible messages only, kept current by triggers.
+SQLite: an FTS5 table `search_message_fts` (porter stemming) holding the text
+of visible messages, kept current by triggers on `chat_message`.
 
 Both index the text with ASCII punctuation read as spaces, so that
 "example.com" or "don't" is the same words on both engines (PostgreSQL's parser
@@ -38,34 +38,39 @@ POSTGRES_DROP = [
     "ALTER TABLE chat_message DROP COLUMN IF EXISTS search_vector",
 ]
 
+# FTS5 keeps its own copy of the text (for snippets) rather than reading
+# chat_message: a view or external content would break Django's table rebuilds
+# and silently corrupt on any mismatch. Beside the text it indexes tags naming the
+# author and room ("u12 r34"), so from: and in: narrow the match inside FTS5
+# instead of after it (a common word by one author would otherwise walk the
+# word's whole list).
 SQLITE_TABLE = f"""
     CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
-        text, content='chat_message', content_rowid='id',
-        tokenize='porter unicode61 remove_diacritics 0'
+        text, tags, tokenize='porter unicode61 remove_diacritics 0'
     )
 """
-# External content: a row is removed by restating what was indexed, so only a
-# visible message's old text is ever removed, and only a visible one's added.
+_TAGS = "'u' || {row}.user_id || ' r' || {row}.room_id"
+# Visible messages only: a message leaves the index when it is deleted (hidden).
 SQLITE_TRIGGERS = {
     "search_message_inserted": f"""
         CREATE TRIGGER IF NOT EXISTS search_message_inserted AFTER INSERT ON chat_message
         WHEN new.deleted IS NULL BEGIN
-            INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text);
+            INSERT INTO {FTS_TABLE}(rowid, text, tags)
+                VALUES (new.id, new.text, {_TAGS.format(row="new")});
         END
     """,
     "search_message_removed": f"""
         CREATE TRIGGER IF NOT EXISTS search_message_removed AFTER DELETE ON chat_message
-        WHEN old.deleted IS NULL BEGIN
-            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text);
+        BEGIN
+            DELETE FROM {FTS_TABLE} WHERE rowid = old.id;
         END
     """,
     "search_message_changed": f"""
-        CREATE TRIGGER IF NOT EXISTS search_message_changed AFTER UPDATE OF text, deleted
-        ON chat_message BEGIN
-            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text)
-                SELECT 'delete', old.id, old.text WHERE old.deleted IS NULL;
-            INSERT INTO {FTS_TABLE}(rowid, text)
-                SELECT new.id, new.text WHERE new.deleted IS NULL;
+        CREATE TRIGGER IF NOT EXISTS search_message_changed
+        AFTER UPDATE OF text, deleted, user_id, room_id ON chat_message BEGIN
+            DELETE FROM {FTS_TABLE} WHERE rowid = old.id;
+            INSERT INTO {FTS_TABLE}(rowid, text, tags)
+                SELECT new.id, new.text, {_TAGS.format(row="new")} WHERE new.deleted IS NULL;
         END
     """,
 }
@@ -119,9 +124,10 @@ def ensure(connection: BaseDatabaseWrapper) -> bool:
 
 
 def _rebuild_sqlite(cursor) -> None:
-    """Index every visible message afresh (FTS5's 'rebuild' would index deleted ones too)."""
-    cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('delete-all')")
+    """Index every visible message afresh."""
+    cursor.execute(f"DELETE FROM {FTS_TABLE}")
     cursor.execute(
-        f"INSERT INTO {FTS_TABLE}(rowid, text) "
-        "SELECT id, text FROM chat_message WHERE deleted IS NULL"
+        f"INSERT INTO {FTS_TABLE}(rowid, text, tags) "
+        f"SELECT id, text, {_TAGS.format(row='chat_message')} FROM chat_message "
+        "WHERE deleted IS NULL"
     )

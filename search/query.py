@@ -115,14 +115,6 @@ def _unique(phrases: list[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
     return tuple(dict.fromkeys(phrase for phrase in phrases if phrase))
 
 
-def fts5_expression(phrases: tuple[tuple[str, ...], ...]) -> str:
-    """An FTS5 MATCH expression requiring every phrase: each one a quoted string.
-
-    Tokens hold letters and digits only, so the quotes need no escaping.
-    """
-    return " AND ".join('"' + " ".join(phrase) + '"' for phrase in phrases)
-
-
-def fts5_any(phrases: tuple[tuple[str, ...], ...]) -> str:
-    """An FTS5 MATCH expression matching any of the phrases."""
-    return " OR ".join('"' + " ".join(phrase) + '"' for phrase in phrases)
+def fts5_phrases(phrases: tuple[tuple[str, ...], ...]) -> list[str]:
+    """Each phrase as an FTS5 string. Tokens hold letters and digits only: nothing to escape."""
+    return ['"' + " ".join(phrase) + '"' for phrase in phrases]

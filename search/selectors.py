@@ -42,10 +42,15 @@ def search(user, text: str, cursor: str | None = None) -> SearchPage:
     if parsed.is_empty:
         return SearchPage([], None)
     rooms = access.readable_rooms(user)
+    room_ids = None
     if parsed.rooms:
         rooms = rooms.filter(name__in=parsed.rooms)
+        room_ids = tuple(rooms.values_list("pk", flat=True))
     scope = engines.Scope(
-        rooms=rooms, author_ids=_author_ids(parsed.authors), before=decode_cursor(cursor)
+        rooms=rooms,
+        author_ids=_author_ids(parsed.authors),
+        before=decode_cursor(cursor),
+        room_ids=room_ids,
     )
     found = engines.find(parsed, scope, PAGE_SIZE + 1)
     page = found[:PAGE_SIZE]
@@ -58,10 +63,17 @@ def search(user, text: str, cursor: str | None = None) -> SearchPage:
 def _author_ids(names: tuple[str, ...]) -> tuple[int, ...] | None:
     if not names:
         return None
-    matches = Q()
+    users = get_user_model().objects
+    # Exact names first (an index look-up); any case only for the names not found so.
+    found = dict(users.filter(username__in=names).values_list("username", "pk"))
+    others = Q()
     for name in names:
-        matches |= Q(username__iexact=name)
-    return tuple(get_user_model().objects.filter(matches).values_list("pk", flat=True))
+        if name not in found:
+            others |= Q(username__iexact=name)
+    ids = set(found.values())
+    if others:
+        ids.update(users.filter(others).values_list("pk", flat=True))
+    return tuple(sorted(ids))
 
 
 def _payloads(message_ids: list[int]) -> dict[int, dict]:

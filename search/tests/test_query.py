@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.query import MAX_TERMS, Query, fts5_expression, parse, tokens
+from search.query import MAX_TERMS, Query, fts5_phrases, parse, tokens
 
 
 def test_words_are_lower_case_tokens_each_required():
@@ -52,7 +52,7 @@ def test_engine_syntax_is_plain_text():
     assert parsed.phrases == (
         ("near",), ("b",), ("col", "x"), ("y",), ("c",), ("d",), ("e",)
     )  # fmt: skip
-    assert fts5_expression(parsed.phrases).count('"') == 2 * len(parsed.phrases)
+    assert "".join(fts5_phrases(parsed.phrases)).count('"') == 2 * len(parsed.phrases)
 
 
 def test_terms_are_bounded():
