@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
-from typing import TYPE_CHECKING
 
 from playwright.sync_api import expect
 
-from jabber.testing.clients import UserSpec, create_user_sessions, recv_until, run_async, ws_connect
-
-if TYPE_CHECKING:
-    from jabber.testing.clients import Server, UserSession
+from chat.tests.test_browser import say
+from jabber.testing.clients import UserSpec, create_user_sessions
 
 expect.set_options(timeout=15_000)
-
-
-def say(server: Server, user: UserSession, room: str, *bodies: str) -> None:
-    """Send `bodies` over a socket of the user's own and wait for the last echo."""
-
-    async def send_all() -> None:
-        async with ws_connect(server, room, user.session) as socket:
-            await recv_until(socket, "hello")
-            for number, body in enumerate(bodies):
-                frame = {"type": "message", "body": body, "client_id": f"search-{number}"}
-                await socket.send(json.dumps(frame))
-            last = f"search-{len(bodies) - 1}"
-            await recv_until(socket, lambda frame: frame.get("client_id") == last, timeout=30)
-
-    run_async(send_all())
 
 
 def test_search_from_the_box_lands_on_the_message(server, live_env, new_page):

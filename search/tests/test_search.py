@@ -199,3 +199,22 @@ def test_sqlite_restores_triggers_a_table_rebuild_dropped(ann, lobby):
     assert [r.message["id"] for r in selectors.search(ann, "phoenix").results] == [message.id]
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('integrity-check', 1)")
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_index_survives_django_rebuilding_the_message_table(ann, lobby):
+    from django.core.management import call_command
+
+    from chat.models import Message
+
+    before = MessageFactory(user=ann, room=lobby, body="phoenix rising")
+    # What a chat migration that alters Message does on SQLite: copy, drop, rename.
+    with connection.schema_editor() as editor:
+        editor._remake_table(Message)
+    call_command("migrate", verbosity=0)  # post_migrate restores the triggers
+    after = MessageFactory(user=ann, room=lobby, body="phoenix again")
+    assert [r.message["id"] for r in selectors.search(ann, "phoenix").results] == [
+        after.id,
+        before.id,
+    ]
