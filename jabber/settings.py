@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "accounts",
     "presence",
     "chat",
+    "search",
     # The project package, for its management command ``serve``.
     "jabber",
 ]

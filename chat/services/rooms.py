@@ -1,12 +1,12 @@
 """Rooms: created on first visit, locked and unlocked, their latest seq."""
 
-from chat.models import ROOM_NAME_RE, Membership, Room
+from chat.models import RESERVED_ROOM_NAMES, ROOM_NAME_RE, Membership, Room
 from chat.services.errors import ChatError
 
 
 def get_or_create_room(name: str) -> Room:
     """The room of that name, created on first visit; raises not_found for a bad name."""
-    if not ROOM_NAME_RE.fullmatch(name):
+    if not ROOM_NAME_RE.fullmatch(name) or name in RESERVED_ROOM_NAMES:
         raise ChatError("not_found", "No such room.")
     room, _ = Room.objects.get_or_create(name=name)
     return room
