@@ -232,6 +232,9 @@ JABBER_REPLAY_MAX = env_int("JABBER_REPLAY_MAX", 1000)
 JABBER_MAX_SOCKETS_PER_USER = env_int("JABBER_MAX_SOCKETS_PER_USER", 20)
 JABBER_JOIN_BURST = env_int("JABBER_JOIN_BURST", 30)
 JABBER_JOIN_PER_SECOND = env_float("JABBER_JOIN_PER_SECOND", 1.0)
+# Every client frame costs one token of its socket's budget (SPEC §15).
+JABBER_FRAME_BURST = env_int("JABBER_FRAME_BURST", 60)
+JABBER_FRAME_PER_SECOND = env_float("JABBER_FRAME_PER_SECOND", 10.0)
 JABBER_TYPING_INTERVAL = env_float("JABBER_TYPING_INTERVAL", 2.0)
 JABBER_CLIENT_ID_MAX = 64
 # A socket whose client leaves more than this unread is dropped (it resumes).

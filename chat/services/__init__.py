@@ -1,11 +1,18 @@
 """Every state change of the chat, one module per topic, called by the consumer, admin and tests.
 
-``messages`` (send, edit, delete), ``handshake`` (admitting and opening sockets),
+``messages`` (send, edit, delete), ``access`` (bans, account and session
+re-checked where they bite), ``handshake`` (admitting and opening sockets),
 ``moderation`` (bans, mutes, the admin log), ``rooms``, ``limits`` (rate limits)
 and ``errors`` (the one error type). Functions return data and raise
 ``ChatError`` with a protocol error code; the callers turn that into frames or pages.
 """
 
+from chat.services.access import (
+    check_not_banned,
+    check_socket,
+    read_history,
+    session_expiries,
+)
 from chat.services.errors import ChatError, settle
 from chat.services.handshake import (
     Admission,
@@ -15,7 +22,13 @@ from chat.services.handshake import (
     admit_many,
     open_sockets,
 )
-from chat.services.limits import join_bucket, send_bucket, should_relay_typing
+from chat.services.limits import (
+    FrameBudget,
+    frame_budget,
+    join_bucket,
+    send_bucket,
+    should_relay_typing,
+)
 from chat.services.messages import (
     SendRequest,
     SendResult,
@@ -43,6 +56,7 @@ __all__ = [
     "MODERATE_PERMISSION",
     "Admission",
     "ChatError",
+    "FrameBudget",
     "OpenRequest",
     "Opened",
     "SendRequest",
@@ -52,10 +66,13 @@ __all__ = [
     "ban_detail",
     "ban_error",
     "ban_user",
+    "check_not_banned",
+    "check_socket",
     "clean_body",
     "delete_message",
     "delete_messages",
     "edit_message",
+    "frame_budget",
     "get_or_create_room",
     "impose",
     "is_moderator",
@@ -63,11 +80,13 @@ __all__ = [
     "log_action",
     "mute_user",
     "open_sockets",
+    "read_history",
     "room_frame",
     "room_latest_seq",
     "send_bucket",
     "send_message",
     "send_messages",
+    "session_expiries",
     "set_room_locked",
     "settle",
     "should_relay_typing",

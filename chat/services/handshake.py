@@ -2,14 +2,17 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 
 from chat import protocol, selectors
 from chat.models import Ban, Room
+from chat.services.access import session_expiries
 from chat.services.errors import ChatError, settle
 from chat.services.limits import join_bucket
+from chat.services.moderation import ban_error
 from chat.services.rooms import get_or_create_room
 from presence import services as presence
 
@@ -70,6 +73,7 @@ class OpenRequest:
     room: Room
     after: int | None
     hub_channel: str
+    session_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,19 +81,41 @@ class Opened:
     frames: list[dict]  # the hello, then history frames for a replay too big for one
     online: list[dict]
     changed: bool  # the room's online list changed: announce it
+    session_expires: datetime | None = None  # the login session's stored expiry
 
 
-def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
+def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
     """Register presence and build each socket's hello, reading each room once per batch.
 
-    Sockets of one room that resume from the same id share their replay; each
-    room's online list is read once, after every socket of the batch is in it.
+    Called once the sockets are subscribed to their user's group, so a ban saved
+    after this check reaches them as an event, and one saved before is found here
+    (`banned`). The socket cap is enforced here, on stored rows, so concurrent
+    handshakes cannot exceed it (`forbidden`). Sockets of one room that resume
+    from the same id share their replay; each room's online list is read once,
+    after every socket of the batch is in it.
     """
-    changes = presence.join_many([(r.key, r.user.pk, r.room.pk, r.hub_channel) for r in requests])
+    bans = selectors.active_bans({(r.user.pk, r.room.pk) for r in requests})
+    outcomes: list[Opened | ChatError | None] = [
+        ban_error(bans[r.user.pk, r.room.pk]) if (r.user.pk, r.room.pk) in bans else None
+        for r in requests
+    ]
+    joining = [r for r, outcome in zip(requests, outcomes, strict=True) if outcome is None]
+    changes = iter(
+        presence.join_many(
+            [(r.key, r.user.pk, r.room.pk, r.hub_channel) for r in joining],
+            limit=settings.JABBER_MAX_SOCKETS_PER_USER,
+        )
+    )
+    expiries = session_expiries({r.session_key for r in joining if r.session_key})
     replays: dict[tuple[int, int | None], tuple[list[list[dict]], bool, bool]] = {}
     onlines: dict[int, list[dict]] = {}
-    opened = []
-    for request, changed in zip(requests, changes, strict=True):
+    for index, request in enumerate(requests):
+        if outcomes[index] is not None:
+            continue
+        changed = next(changes)
+        if changed is None:
+            outcomes[index] = ChatError("forbidden", "Too many open connections.")
+            continue
         room = request.room
         if (room.pk, request.after) not in replays:
             replays[room.pk, request.after] = _replay(room, request.after)
@@ -110,8 +136,13 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
             protocol.history_frame(chunk, has_more=index < len(chunks) - 1)
             for index, chunk in enumerate(chunks[1:], start=2)
         ]
-        opened.append(Opened(frames=[hello, *sequels], online=online, changed=changed))
-    return opened
+        outcomes[index] = Opened(
+            frames=[hello, *sequels],
+            online=online,
+            changed=changed,
+            session_expires=expiries.get(request.session_key),
+        )
+    return outcomes  # type: ignore[return-value]
 
 
 def _replay(room: Room, after: int | None) -> tuple[list[list[dict]], bool, bool]:

@@ -12,9 +12,10 @@ from django.db.models import QuerySet
 
 from chat import protocol, selectors
 from chat.models import Message, Room
+from chat.services.access import check_not_banned
 from chat.services.errors import ChatError, settle
 from chat.services.limits import send_bucket
-from chat.services.moderation import is_moderator, log_action
+from chat.services.moderation import ban_error, is_moderator, log_action
 from jabber import clock, events
 
 # Characters that make text lie about itself: bidi overrides and isolates, and
@@ -152,7 +153,10 @@ def _store(
         .order_by("pk")
     }
     resends = _resends(wanted)
-    muted = selectors.muted_pairs({(r.user.pk, r.room.pk) for r in wanted})
+    pairs = {(r.user.pk, r.room.pk) for r in wanted}
+    muted = selectors.muted_pairs(pairs)
+    # The ban's closing event may have been lost: refuse here all the same (SPEC §15).
+    bans = selectors.active_bans(pairs)
     last_sent: dict[tuple[int, int], datetime] = {}
     now = clock.utcnow()
     stored: list[Message] = []
@@ -163,6 +167,9 @@ def _store(
         key = (request.room.pk, user.pk, client_id)
         if room is None:
             outcomes[index] = ChatError("not_found", "No such room.", client_id=client_id)
+            continue
+        if (user.pk, room.pk) in bans:
+            outcomes[index] = ban_error(bans[user.pk, room.pk])
             continue
         if client_id is not None and key in resends:
             outcomes[index] = SendResult(message=resends[key], created=False)
@@ -239,6 +246,7 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
     body = clean_body(body)
     with transaction.atomic():
         room = Room.objects.get(pk=room.pk)
+        check_not_banned(user.pk, room.pk)
         message = _own_visible_message(room, message_id)
         if message.user_id != user.id:
             raise ChatError("forbidden", "You can only edit your own messages.")
@@ -256,6 +264,7 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
 def delete_message(*, actor, room: Room, message_id: int) -> Message:
     """Hide a message (one's own, or any for a moderator) and broadcast `message_deleted`."""
     with transaction.atomic():
+        check_not_banned(actor.pk, room.pk)
         message = _own_visible_message(room, message_id)
         if message.user_id != actor.id and not is_moderator(actor):
             raise ChatError("forbidden", "You can only delete your own messages.")
