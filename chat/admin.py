@@ -79,6 +79,9 @@ class RoomAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["name"] if obj else []
 
+    def save_model(self, request: HttpRequest, obj: Room, form, change: bool) -> None:
+        services.save_room(obj, form.changed_data if change else [])
+
     @admin.action(description="Lock selected rooms (read-only)", permissions=["change"])
     def lock_rooms(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
         self._set_locked(request, queryset, True)

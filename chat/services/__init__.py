@@ -50,7 +50,12 @@ from chat.services.moderation import (
     log_action,
     mute_user,
 )
-from chat.services.rooms import get_or_create_room, room_latest_seq, set_room_locked
+from chat.services.rooms import (
+    get_or_create_room,
+    room_latest_seq,
+    save_room,
+    set_room_locked,
+)
 
 __all__ = [
     "MODERATE_PERMISSION",
@@ -83,6 +88,7 @@ __all__ = [
     "read_history",
     "room_frame",
     "room_latest_seq",
+    "save_room",
     "send_bucket",
     "send_message",
     "send_messages",

@@ -1,5 +1,6 @@
 """The life of a message: sent (in batches), edited, deleted; broadcast after commit."""
 
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -8,7 +9,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from chat import protocol, selectors
 from chat.models import Message, Room
@@ -135,7 +137,7 @@ def send_messages(requests: Sequence[SendRequest]) -> list[SendResult | ChatErro
                     outcomes[index] = send_messages([requests[index]])[0]
             else:
                 (index,) = bodies
-                outcomes[index] = _original(requests[index])
+                outcomes[index] = _original(requests[index]) or _retry_once(requests[index])
     return outcomes  # type: ignore[return-value]
 
 
@@ -183,21 +185,41 @@ def _store(
         except ChatError as error:
             outcomes[index] = error
             continue
-        room.last_seq += 1
         room.last_activity = now
-        message = Message(
-            room=room, user=user, seq=room.last_seq, body=body, created=now, client_id=client_id
-        )
+        # Numbered below, from the counter in the database.
+        message = Message(room=room, user=user, seq=0, body=body, created=now, client_id=client_id)
         stored.append(message)
         outcomes[index] = SendResult(message=message, created=True)
         last_sent[user.pk, room.pk] = now
         if client_id is not None:
             resends[key] = message
     if stored:
+        _number(stored, now)
         Message.objects.bulk_create(stored)
-        for room in {message.room_id: message.room for message in stored}.values():
-            Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq, last_activity=now)
     return stored
+
+
+def _number(stored: list[Message], now: datetime) -> None:
+    """Give each message the next seq of its room, taken from the counter in the database.
+
+    The counter is moved forward where it is stored (never written from a value
+    read earlier), and never below the room's highest seq: a counter that
+    anything moved back cannot make the room's sends clash forever.
+    """
+    by_room: dict[int, list[Message]] = {}
+    for message in stored:
+        by_room.setdefault(message.room_id, []).append(message)
+    for room_id, messages in by_room.items():
+        highest = Message.objects.filter(room_id=room_id).order_by("-seq").values("seq")[:1]
+        rooms = Room.objects.filter(pk=room_id)
+        rooms.update(
+            last_seq=Greatest(F("last_seq"), Coalesce(Subquery(highest), Value(0))) + len(messages),
+            last_activity=now,
+        )
+        last = rooms.values_list("last_seq", flat=True).get()
+        for seq, message in enumerate(messages, start=last - len(messages) + 1):
+            message.seq = seq
+        messages[0].room.last_seq = last
 
 
 def _resends(requests: list[SendRequest]) -> dict[tuple, Message]:
@@ -219,14 +241,39 @@ def _resends(requests: list[SendRequest]) -> dict[tuple, Message]:
     return {key: message for key, message in found.items() if key in keys}
 
 
-def _original(request: SendRequest) -> SendResult:
-    """After a unique-constraint clash: the stored twin of this send."""
-    return SendResult(
-        message=Message.objects.select_related("user", "room").get(
-            room=request.room, user=request.user, client_id=request.client_id
-        ),
-        created=False,
+def _original(request: SendRequest) -> SendResult | None:
+    """After a unique-constraint clash: the stored twin of this send, if it is a resend.
+
+    None when there is none: the clash was on the room's numbering, which is
+    never taken for a resend.
+    """
+    if request.client_id is None:
+        return None
+    twin = (
+        Message.objects.select_related("user", "room")
+        .filter(room=request.room, user=request.user, client_id=request.client_id)
+        .first()
     )
+    return None if twin is None else SendResult(message=twin, created=False)
+
+
+_retrying = threading.local()
+
+
+def _retry_once(request: SendRequest) -> SendResult | ChatError:
+    """A send whose seq clashed: numbered afresh once, else refused for a moment."""
+    if getattr(_retrying, "active", False):
+        return ChatError(
+            "rate_limited",
+            "The room is busy: try again.",
+            retry_after=1.0,
+            client_id=request.client_id,
+        )
+    _retrying.active = True
+    try:
+        return send_messages([request])[0]
+    finally:
+        _retrying.active = False
 
 
 def _own_visible_message(room: Room, message_id: int) -> Message:

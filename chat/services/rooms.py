@@ -12,6 +12,25 @@ def get_or_create_room(name: str) -> Room:
     return room
 
 
+# What the admin edits; the counters (last_seq, last_activity) belong to sends.
+EDITABLE_FIELDS = ("title", "topic", "locked", "slow_mode_seconds")
+
+
+def save_room(room: Room, changed: list[str]) -> Room:
+    """Save a room edited in the admin, writing only the fields that changed.
+
+    A full save would write back last_seq as read when the page loaded, moving
+    it back under any send that committed since.
+    """
+    if room.pk is None:
+        room.save()
+        return room
+    fields = [name for name in changed if name in EDITABLE_FIELDS]
+    if fields:
+        room.save(update_fields=fields)
+    return room
+
+
 def room_latest_seq(room_id: int) -> int:
     return Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
 

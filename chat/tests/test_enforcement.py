@@ -1,13 +1,22 @@
 """Enforcement that cannot be lost (SPEC §15): every rule re-checked where it bites."""
 
+import threading
+from types import SimpleNamespace
+from unittest.mock import patch
+
 import pytest
 from channels.db import database_sync_to_async
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test import Client, RequestFactory
 
 from chat import services
-from chat.models import Ban, Message
+from chat.admin import RoomAdmin
+from chat.models import Ban, Message, Room
 from chat.realtime.runtime import get_runtime
+from chat.services import messages as messages_service
 from chat.tests.factories import MessageFactory
 from jabber import clock
 from jabber.testing.unit import login_session, open_socket
@@ -202,3 +211,100 @@ async def test_the_frame_budget_refills(ann, lobby, settings, fake_clock):
 async def test_a_resume_id_of_non_ascii_digits_is_refused_cleanly(ann, lobby):
     socket, hello = await open_socket(ann, path="/ws/chat/lobby/?after=%C2%B2")
     assert hello is None and not socket.accepted
+
+
+# Admin edits and numbering -------------------------------------------------------
+
+
+def save_in_admin(room, **changes) -> None:
+    """What the admin's change form does with a room it loaded earlier."""
+    for name, value in changes.items():
+        setattr(room, name, value)
+    form = SimpleNamespace(changed_data=list(changes))
+    RoomAdmin(Room, admin.site).save_model(RequestFactory().post("/"), room, form, change=True)
+
+
+def test_saving_a_room_loaded_before_a_send_keeps_the_numbering(ann, lobby):
+    stale = Room.objects.get(pk=lobby.pk)
+    services.send_message(user=ann, room=lobby, body="one", client_id="c1")
+    save_in_admin(stale, title="Renamed")
+    result = services.send_message(user=ann, room=lobby, body="two", client_id="c2")
+    assert result.created and result.message.seq == 2
+    lobby.refresh_from_db()
+    assert (lobby.title, lobby.last_seq) == ("Renamed", 2)
+
+
+def test_a_room_whose_counter_was_moved_back_still_numbers_new_messages(ann, lobby):
+    for number in range(2):
+        services.send_message(user=ann, room=lobby, body=f"m{number}", client_id=f"c{number}")
+    Room.objects.filter(pk=lobby.pk).update(last_seq=0)
+    result = services.send_message(user=ann, room=lobby, body="after", client_id="c9")
+    assert result.created and result.message.seq == 3
+
+
+def test_a_seq_clash_is_never_taken_for_a_resend(ann, bob, lobby):
+    services.send_message(user=bob, room=lobby, body="bob's")
+    services.send_message(user=ann, room=lobby, body="ann's", client_id="mine")
+    stored = Message.objects.get(client_id="mine")
+    number = messages_service._number
+    calls = []
+
+    def clash_once(stored_now, now):
+        # The first try is numbered onto seq 1, taken: a clash on (room, seq).
+        calls.append(stored_now)
+        if len(calls) == 1:
+            for message in stored_now:
+                message.seq = 1
+            return
+        number(stored_now, now)
+
+    with patch.object(messages_service, "_number", clash_once):
+        result = services.send_message(user=ann, room=lobby, body="new")
+    assert result.created and result.message.body == "new" and result.message.seq == 3
+    assert Message.objects.filter(client_id="mine").get() == stored
+
+
+def test_concurrent_sends_and_admin_saves_never_break_a_room(ann, bob, mod, lobby, settings):
+    """Run on PostgreSQL too (make test-prod): there a full save wrote last_seq back."""
+    settings.JABBER_RATE_BURST = 1000
+    senders, sends_each, saves = [ann, bob], 25, 20
+    failures: list[BaseException] = []
+
+    def send_all(user) -> None:
+        try:
+            for number in range(sends_each):
+                services.send_message(
+                    user=user, room=lobby, body=f"{number}", client_id=f"{user.pk}-{number}"
+                )
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    def save_all() -> None:
+        client = Client()
+        client.force_login(mod)
+        try:
+            for number in range(saves):
+                response = client.post(
+                    f"/admin/chat/room/{lobby.pk}/change/",
+                    {"title": f"title {number}", "topic": "", "slow_mode_seconds": "0"},
+                )
+                assert response.status_code == 302, response.content[:300]
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send_all, args=(user,)) for user in senders]
+    threads.append(threading.Thread(target=save_all))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    total = len(senders) * sends_each
+    seqs = sorted(Message.objects.filter(room=lobby).values_list("seq", flat=True))
+    assert seqs == list(range(1, total + 1))
+    lobby.refresh_from_db()
+    assert (lobby.last_seq, lobby.title) == (total, f"title {saves - 1}")
