@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 
 from chat import protocol
 from chat.models import Ban, Message, Mute, RestrictionQuerySet, Room
@@ -131,3 +131,11 @@ def last_message_time(user_id: int, room: Room) -> datetime | None:
         .values_list("created", flat=True)
         .first()
     )
+
+
+def last_write_time(user_id: int, room: Room) -> datetime | None:
+    """When the user last wrote in the room, sending or editing (slow mode of edits)."""
+    times = Message.objects.filter(room=room, user_id=user_id).aggregate(
+        created=Max("created"), edited=Max("edited")
+    )
+    return max((time for time in times.values() if time is not None), default=None)

@@ -298,6 +298,9 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
         if message.user_id != user.id:
             raise ChatError("forbidden", "You can only edit your own messages.")
         _check_may_write(user, room, None, muted=bool(selectors.muted_pairs({(user.pk, room.pk)})))
+        # An edit is a write too: slow mode counts it, or edits would post around it.
+        last = selectors.last_write_time(user.pk, room) if room.slow_mode_seconds else None
+        _check_slow_mode(user, room, None, last)
         _take_send_token(user, None)
         message.body = body
         message.edited = clock.utcnow()

@@ -20,6 +20,7 @@ from chat.services import messages as messages_service
 from chat.tests.factories import MessageFactory
 from jabber import clock
 from jabber.testing.unit import login_session, open_socket
+from presence import services as presence
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -308,3 +309,49 @@ def test_concurrent_sends_and_admin_saves_never_break_a_room(ann, bob, mod, lobb
     assert seqs == list(range(1, total + 1))
     lobby.refresh_from_db()
     assert (lobby.last_seq, lobby.title) == (total, f"title {saves - 1}")
+
+
+# Moderators, the socket cap, slow mode --------------------------------------------
+
+
+async def test_a_demoted_moderator_loses_the_powers_on_an_open_socket(mod, bob, lobby):
+    await db(Room.objects.filter(pk=lobby.pk).update)(locked=True)
+    socket, _ = await open_socket(mod, "lobby")
+    await socket.send({"type": "message", "body": "as moderator"})
+    await socket.receive_type("message", body="as moderator")
+    await db(get_user_model().objects.filter(pk=mod.pk).update)(is_staff=False)
+    await socket.send({"type": "message", "body": "no longer"})
+    assert (await socket.receive_type("error"))["code"] == "room_locked"
+    theirs = await db(MessageFactory)(room=lobby, user=bob)
+    await socket.send({"type": "delete", "id": theirs.id})
+    assert (await socket.receive_type("error"))["code"] == "forbidden"
+    await socket.close()
+
+
+def test_handshakes_admitted_together_never_open_more_sockets_than_the_cap(ann, lobby, settings):
+    settings.JABBER_MAX_SOCKETS_PER_USER = 2
+    # Two batches admitted before any of them stored its presence row.
+    admitted = services.admit_many([(ann, "lobby")] * 2) + services.admit_many([(ann, "lobby")] * 2)
+    assert all(isinstance(outcome, services.Admission) for outcome in admitted)
+    requests = [services.OpenRequest(f"h#{n}", ann, lobby, None, "h") for n in range(4)]
+    outcomes = services.open_sockets(requests)
+    refused = [o for o in outcomes if isinstance(o, services.ChatError)]
+    assert len(refused) == 2 and {o.code for o in refused} == {"forbidden"}
+    assert presence.open_socket_counts({ann.pk}) == {ann.pk: 2}
+
+
+async def test_slow_mode_applies_to_edits(ann, lobby, fake_clock):
+    await db(Room.objects.filter(pk=lobby.pk).update)(slow_mode_seconds=30)
+    socket, _ = await open_socket(ann, "lobby")
+    await socket.send({"type": "message", "body": "first"})
+    sent = await socket.receive_type("message")
+    fake_clock.advance(5)
+    await socket.send({"type": "edit", "id": sent["id"], "body": "rewritten"})
+    assert (await socket.receive_type("error"))["code"] == "rate_limited"
+    fake_clock.advance(30)
+    await socket.send({"type": "edit", "id": sent["id"], "body": "rewritten"})
+    await socket.receive_type("message_edited")
+    fake_clock.advance(5)
+    await socket.send({"type": "edit", "id": sent["id"], "body": "and again"})
+    assert (await socket.receive_type("error"))["code"] == "rate_limited"
+    await socket.close()
