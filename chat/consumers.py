@@ -384,6 +384,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             logger.debug("user %s left before a frame could be sent", self.user_id)
 
     async def close(self, code=None, reason=None) -> None:
+        # daphne (autobahn) refuses anything but a plain int, CloseCode members included.
+        code = None if code is None else int(code)
         try:
             await super().close(code, reason)
         except transport.PEER_GONE:

@@ -38,7 +38,9 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         "isModerator": services.is_moderator(request.user),
         "maxBody": settings.JABBER_MAX_BODY,
         "typingInterval": int(settings.JABBER_TYPING_INTERVAL * 1000),
-        "pingInterval": 25000,
+        # 25 s of the 60 s after which a silent socket is closed (4408): a late
+        # ping in a throttled background tab still arrives in time.
+        "pingInterval": int(settings.JABBER_PRESENCE_TIMEOUT * 1000 * 25 / 60),
         "wsPath": f"/ws/chat/{room.name}/",
         "lastId": last.id if last else 0,
         "lastSeq": last.seq if last else 0,
