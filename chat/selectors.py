@@ -88,6 +88,10 @@ def lobby_rooms(limit: int = 200) -> list[Room]:
     return rooms
 
 
+def room_named(name: str) -> Room | None:
+    return Room.objects.filter(name=name).first()
+
+
 def active_ban(user_id: int, room: Room) -> Ban | None:
     return active_bans({(user_id, room.id)}).get((user_id, room.id))
 
@@ -97,6 +101,16 @@ def active_bans(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Ban]:
     found: dict[tuple[int, int], Ban] = {}
     for pair, ban in _in_force(Ban.objects.all(), pairs):
         found.setdefault(pair, ban)
+    return found
+
+
+def bans_from_every_room(user_ids: set[int]) -> dict[int, Ban]:
+    """The newest ban from every room in force on each of the users that has one."""
+    found: dict[int, Ban] = {}
+    if user_ids:
+        bans = Ban.objects.active(clock.utcnow()).filter(user_id__in=user_ids, room__isnull=True)
+        for ban in bans:
+            found.setdefault(ban.user_id, ban)
     return found
 
 

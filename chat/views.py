@@ -7,6 +7,8 @@ from django.shortcuts import redirect, render
 
 from chat import selectors, services
 from chat.forms import JoinRoomForm
+from chat.models import Room
+from chat.services import ChatError
 from jabber import events
 from presence import services as presence
 
@@ -26,10 +28,21 @@ def room_in_lower_case(request: HttpRequest, name: str) -> HttpResponse:
 
 @login_required
 def room(request: HttpRequest, name: str) -> HttpResponse:
-    room = services.get_or_create_room(name)
-    ban = selectors.active_ban(request.user.id, room)
+    room = selectors.room_named(name)
+    if room is None:
+        ban = selectors.bans_from_every_room({request.user.id}).get(request.user.id)
+    else:
+        ban = selectors.active_ban(request.user.id, room)
     if ban is not None:
-        return render(request, "chat/room.html", {"room": room, "banned": ban}, status=403)
+        # Refused: a room that does not exist is not created for it (SPEC §15).
+        context = {"room": room or Room(name=name), "banned": ban}
+        return render(request, "chat/room.html", context, status=403)
+    if room is None:
+        try:
+            room = services.create_room(request.user, name)
+        except ChatError as error:
+            context = {"name": name, "retry_after": int(error.retry_after or 0) + 1}
+            return render(request, "chat/too_many_rooms.html", context, status=429)
     messages, has_more = selectors.latest_messages(room)
     last = messages[-1] if messages else None
     config = {

@@ -235,6 +235,8 @@ JABBER_JOIN_PER_SECOND = env_float("JABBER_JOIN_PER_SECOND", 1.0)
 # Every client frame costs one token of its socket's budget (SPEC §15).
 JABBER_FRAME_BURST = env_int("JABBER_FRAME_BURST", 60)
 JABBER_FRAME_PER_SECOND = env_float("JABBER_FRAME_PER_SECOND", 10.0)
+# New rooms per user per hour (SPEC §15): visiting a name creates its room.
+JABBER_ROOM_CREATE_RATE = env_int("JABBER_ROOM_CREATE_RATE", 10)
 JABBER_TYPING_INTERVAL = env_float("JABBER_TYPING_INTERVAL", 2.0)
 JABBER_CLIENT_ID_MAX = 64
 # A socket whose client leaves more than this unread is dropped (it resumes).

@@ -51,6 +51,7 @@ from chat.services.moderation import (
     mute_user,
 )
 from chat.services.rooms import (
+    create_room,
     get_or_create_room,
     room_latest_seq,
     save_room,
@@ -74,6 +75,7 @@ __all__ = [
     "check_not_banned",
     "check_socket",
     "clean_body",
+    "create_room",
     "delete_message",
     "delete_messages",
     "edit_message",

@@ -8,12 +8,12 @@ from typing import Any
 from django.conf import settings
 
 from chat import protocol, selectors
-from chat.models import Ban, Room
+from chat.models import ROOM_NAME_RE, Ban, Room
 from chat.services.access import session_expiries
 from chat.services.errors import ChatError, settle
 from chat.services.limits import join_bucket
 from chat.services.moderation import ban_error
-from chat.services.rooms import get_or_create_room
+from chat.services.rooms import create_room
 from presence import services as presence
 
 
@@ -21,7 +21,7 @@ from presence import services as presence
 class Admission:
     """What a new socket learns at the door."""
 
-    room: Room
+    room: Room | None  # None only for a ban that kept a new room from being created
     ban: Ban | None
 
 
@@ -32,33 +32,40 @@ def admit(user, room_name: str) -> Admission:
 
 
 def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatError]:
-    """admit() for several sockets (user, room name), with the queries done once for all."""
+    """admit() for several sockets (user, room name), with the queries done once for all.
+
+    A room that does not exist yet is created last, only for a socket that
+    passed every check, and within the user's room-creation limit.
+    """
     open_sockets = presence.open_socket_counts({user.pk for user, _ in requests})
-    rooms: dict[str, Room] = {}
-    for _, name in requests:
-        if name not in rooms:
-            try:
-                rooms[name] = get_or_create_room(name)
-            except ChatError:
-                continue
+    rooms = {room.name: room for room in Room.objects.filter(name__in={n for _, n in requests})}
     bans = selectors.active_bans(
         {(user.pk, rooms[name].pk) for user, name in requests if name in rooms}
+    )
+    everywhere = selectors.bans_from_every_room(
+        {user.pk for user, name in requests if name not in rooms}
     )
     outcomes: list[Admission | ChatError] = []
     for user, name in requests:
         if open_sockets.get(user.pk, 0) >= settings.JABBER_MAX_SOCKETS_PER_USER:
             outcomes.append(ChatError("forbidden", "Too many open connections."))
             continue
-        room = rooms.get(name)
-        if room is None:
+        if not ROOM_NAME_RE.fullmatch(name):
             outcomes.append(ChatError("not_found", "No such room."))
             continue
-        ban = bans.get((user.pk, room.pk))
+        room = rooms.get(name)
+        ban = bans.get((user.pk, room.pk)) if room is not None else everywhere.get(user.pk)
         if ban is None:
             wait = join_bucket().take(user.pk)
             if wait:
                 outcomes.append(ChatError("rate_limited", "Joining too often.", retry_after=wait))
                 continue
+            if room is None:
+                try:
+                    room = rooms[name] = create_room(user, name)
+                except ChatError as error:
+                    outcomes.append(error)
+                    continue
             open_sockets[user.pk] = open_sockets.get(user.pk, 0) + 1
         outcomes.append(Admission(room=room, ban=ban))
     return outcomes

@@ -355,3 +355,46 @@ async def test_slow_mode_applies_to_edits(ann, lobby, fake_clock):
     await socket.send({"type": "edit", "id": sent["id"], "body": "and again"})
     assert (await socket.receive_type("error"))["code"] == "rate_limited"
     await socket.close()
+
+
+# Room creation ---------------------------------------------------------------------
+
+
+async def test_a_handshake_refused_at_the_socket_cap_creates_no_room(ann, lobby, settings):
+    settings.JABBER_MAX_SOCKETS_PER_USER = 1
+    first, _ = await open_socket(ann, "lobby")
+    refused, hello = await open_socket(ann, "never-made")
+    assert hello is None and not refused.accepted
+    assert not await db(Room.objects.filter(name="never-made").exists)()
+    await first.close()
+
+
+async def test_a_user_banned_everywhere_creates_no_room_by_socket_or_page(ann):
+    await ban_silently(ann, None)
+    socket, first = await open_socket(ann, "never-made")
+    assert first["code"] == "banned"
+    assert (await socket.receive_close())[1] == 4403
+    client = Client()
+    await db(client.force_login)(ann)
+    page = await db(client.get)("/chat/also-never-made/")
+    assert page.status_code == 403
+    assert not await db(Room.objects.exists)()
+
+
+def test_visiting_new_rooms_is_limited_per_user(ann, lobby, settings):
+    settings.JABBER_ROOM_CREATE_RATE = 2
+    client = Client()
+    client.force_login(ann)
+    assert [client.get(f"/chat/new-{n}/").status_code for n in range(3)] == [200, 200, 429]
+    assert not Room.objects.filter(name="new-2").exists()
+    assert client.get("/chat/lobby/").status_code == 200  # rooms that exist stay open
+
+
+async def test_a_handshake_over_the_room_creation_limit_is_refused(ann, settings):
+    settings.JABBER_ROOM_CREATE_RATE = 1
+    made, _ = await open_socket(ann, "first-new")
+    socket, first = await open_socket(ann, "second-new")
+    assert first["code"] == "rate_limited" and first["retry_after"] > 0
+    assert (await socket.receive_close())[1] == 4429
+    assert not await db(Room.objects.filter(name="second-new").exists)()
+    await made.close()
