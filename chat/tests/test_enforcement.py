@@ -398,3 +398,33 @@ async def test_a_handshake_over_the_room_creation_limit_is_refused(ann, settings
     assert (await socket.receive_close())[1] == 4429
     assert not await db(Room.objects.filter(name="second-new").exists)()
     await made.close()
+
+
+# The admin with many rooms -----------------------------------------------------------
+
+
+@pytest.fixture
+def many_rooms(db) -> list[Room]:
+    return Room.objects.bulk_create(Room(name=f"many-{n:03}") for n in range(300))
+
+
+def test_the_ban_form_searches_rooms_and_users_instead_of_listing_them(mod, many_rooms):
+    client = Client()
+    client.force_login(mod)
+    page = client.get("/admin/chat/ban/add/").content.decode()
+    assert "many-299" not in page
+    assert 'data-field-name="room"' in page and "admin-autocomplete" in page
+
+
+def test_message_and_ban_lists_filter_by_a_typed_room_name(ann, mod, many_rooms):
+    MessageFactory(room=many_rooms[5], user=ann, body="in five")
+    MessageFactory(room=many_rooms[6], user=ann, body="in six")
+    Ban.objects.create(user=ann, room=many_rooms[6])
+    client = Client()
+    client.force_login(mod)
+    listing = client.get("/admin/chat/message/").content.decode()
+    assert "many-299" not in listing and 'name="room_name"' in listing
+    filtered = client.get("/admin/chat/message/", {"room_name": "many-005"}).content.decode()
+    assert "in five" in filtered and "in six" not in filtered
+    bans = client.get("/admin/chat/ban/", {"room_name": "many-005"}).content.decode()
+    assert "0 bans" in bans or "0 results" in bans
