@@ -23,7 +23,7 @@ migrate: setup
 # Static files come through WhiteNoise; Python changes restart the server.
 run: migrate
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) -m uvicorn jabber.asgi:application \
-		--host 127.0.0.1 --port 8000 --ws websockets-sansio --ws-per-message-deflate false --lifespan off \
+		--host 127.0.0.1 --port 8000 --ws websockets-sansio --ws-per-message-deflate false --ws-max-size 65536 --lifespan off \
 		--reload $(foreach dir,jabber chat presence accounts,--reload-dir $(dir))
 
 # Embedded defaults: SQLite and the in-memory channel layer (plus the real
