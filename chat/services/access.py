@@ -9,10 +9,12 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
+from django.db.models import Exists, Q
 
 from chat import selectors
-from chat.models import Room
+from chat.models import Ban, Room
 from chat.services.moderation import ban_error
+from jabber import clock
 from jabber.events import CloseCode
 
 
@@ -34,18 +36,41 @@ def read_history(
 def check_socket(user_id: int, room_id: int, session_key: str | None) -> CloseCode | None:
     """A heartbeat's re-check: the close code a socket must end with, or None if it may stay.
 
-    Raises `banned` for a ban (the caller sends it, then closes with 4403).
+    Raises `banned` for a ban (the caller sends it, then closes with 4403). One
+    query in the common case (a database session engine): pings are frequent.
     """
-    check_not_banned(user_id, room_id)
-    active = (
+    now = clock.utcnow()
+    bans = (
+        Ban.objects.active(now)
+        .filter(user_id=user_id)
+        .filter(Q(room_id=room_id) | Q(room__isnull=True))
+    )
+    checks = {"banned": Exists(bans)}
+    model = _session_model()
+    if model is not None and session_key:
+        checks["session_live"] = Exists(
+            model.objects.filter(session_key=session_key, expire_date__gt=now)
+        )
+    row = (
         get_user_model()
-        ._default_manager.filter(pk=user_id, is_active=True)
-        .values_list("pk", flat=True)
+        ._default_manager.filter(pk=user_id)
+        .annotate(**checks)
+        .values("is_active", *checks)
         .first()
     )
-    if active is None or not session_is_live(session_key, user_id):
+    if row is not None and row["banned"]:
+        check_not_banned(user_id, room_id)
+    if row is None or not row["is_active"]:
         return CloseCode.SESSION_ENDED
-    return None
+    live = row["session_live"] if "session_live" in row else session_is_live(session_key, user_id)
+    return None if live else CloseCode.SESSION_ENDED
+
+
+def _session_model():
+    """The session model of a database-backed session engine, else None."""
+    store = session_store(None)
+    model = getattr(store, "get_model_class", None)
+    return model() if model is not None else None
 
 
 def session_store(session_key: str | None):
@@ -70,13 +95,10 @@ def session_expiries(session_keys: set[str]) -> dict[str, datetime]:
     """
     if not session_keys:
         return {}
-    store = session_store(None)
-    model = getattr(store, "get_model_class", None)
+    model = _session_model()
     if model is None:
         return {}
     # Database-backed engines keep the expiry they promised in a column.
     return dict(
-        model()
-        .objects.filter(session_key__in=session_keys)
-        .values_list("session_key", "expire_date")
+        model.objects.filter(session_key__in=session_keys).values_list("session_key", "expire_date")
     )
