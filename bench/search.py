@@ -8,7 +8,7 @@ prints p50/p95 per form. ``python -m bench.search send`` times
 ``services.send_messages`` with the index and without it (dropped), alternating.
 
 SQLite by default (a file under --directory); PostgreSQL through
-``python -m jabber.testing.with_services -- python -m bench.search query ...``,
+``python -m tests.support.with_services -- python -m bench.search query ...``,
 which sets DATABASE_URL to a throwaway cluster.
 """
 
