@@ -12,11 +12,15 @@ from jabber import clock
 # The one definition of a room name; URLs match it through chat.converters.
 ROOM_NAME_PATTERN = r"[a-z0-9_-]{1,64}"
 ROOM_NAME_RE = re.compile(ROOM_NAME_PATTERN)
+# Paths under /chat/ that are pages of their own, so no room may take the name.
+RESERVED_ROOM_NAMES = frozenset({"search"})
 
 
 def validate_room_name(value: str) -> None:
     if not ROOM_NAME_RE.fullmatch(value):
         raise ValidationError("Room names are 1-64 characters of a-z, 0-9, _ and -.")
+    if value in RESERVED_ROOM_NAMES:
+        raise ValidationError(f"“{value}” is reserved; pick another name.")
 
 
 class Room(models.Model):

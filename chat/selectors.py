@@ -4,7 +4,7 @@ from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.db.models.functions import Lower
 
 from chat import protocol
@@ -135,6 +135,10 @@ def lobby_rooms(limit: int = 200) -> list[Room]:
     return rooms
 
 
+def room_named(name: str) -> Room | None:
+    return Room.objects.filter(name=name).first()
+
+
 def active_ban(user_id: int, room: Room) -> Ban | None:
     return active_bans({(user_id, room.id)}).get((user_id, room.id))
 
@@ -144,6 +148,16 @@ def active_bans(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Ban]:
     found: dict[tuple[int, int], Ban] = {}
     for pair, ban in _in_force(Ban.objects.all(), pairs):
         found.setdefault(pair, ban)
+    return found
+
+
+def bans_from_every_room(user_ids: set[int]) -> dict[int, Ban]:
+    """The newest ban from every room in force on each of the users that has one."""
+    found: dict[int, Ban] = {}
+    if user_ids:
+        bans = Ban.objects.active(clock.utcnow()).filter(user_id__in=user_ids, room__isnull=True)
+        for ban in bans:
+            found.setdefault(ban.user_id, ban)
     return found
 
 
@@ -178,3 +192,11 @@ def last_message_time(user_id: int, room: Room) -> datetime | None:
         .values_list("created", flat=True)
         .first()
     )
+
+
+def last_write_time(user_id: int, room: Room) -> datetime | None:
+    """When the user last wrote in the room, sending or editing (slow mode of edits)."""
+    times = Message.objects.filter(room=room, user_id=user_id).aggregate(
+        created=Max("created"), edited=Max("edited")
+    )
+    return max((time for time in times.values() if time is not None), default=None)

@@ -17,5 +17,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # Ahead of chat.urls: /chat/search/ is the search page, not a room named "search".
+    path("", include("search.urls")),
     path("chat/", include("chat.urls")),
 ]

@@ -1,5 +1,6 @@
 """The life of a message: sent (in batches), edited, deleted; broadcast after commit."""
 
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -8,13 +9,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from chat import formatting, protocol, selectors
 from chat.models import Message, Room
+from chat.services.enforcement import check_not_banned
 from chat.services.errors import ChatError, settle
 from chat.services.limits import send_bucket
-from chat.services.moderation import is_moderator, log_action
+from chat.services.moderation import ban_error, is_moderator, log_action
 from jabber import clock, events
 
 # Characters that make text lie about itself: bidi overrides and isolates, and
@@ -137,7 +140,7 @@ def send_messages(requests: Sequence[SendRequest]) -> list[SendResult | ChatErro
                     outcomes[index] = send_messages([requests[index]])[0]
             else:
                 (index,) = bodies
-                outcomes[index] = _original(requests[index])
+                outcomes[index] = _original(requests[index]) or _retry_once(requests[index])
     return outcomes  # type: ignore[return-value]
 
 
@@ -155,7 +158,10 @@ def _store(
         .order_by("pk")
     }
     resends = _resends(wanted)
-    muted = selectors.muted_pairs({(r.user.pk, r.room.pk) for r in wanted})
+    pairs = {(r.user.pk, r.room.pk) for r in wanted}
+    muted = selectors.muted_pairs(pairs)
+    # The ban's closing event may have been lost: refuse here all the same (SPEC §15).
+    bans = selectors.active_bans(pairs)
     originals = _originals({r.reply_to for r in wanted if r.reply_to is not None})
     last_sent: dict[tuple[int, int], datetime] = {}
     now = clock.utcnow()
@@ -167,6 +173,9 @@ def _store(
         key = (request.room.pk, user.pk, client_id)
         if room is None:
             outcomes[index] = ChatError("not_found", "No such room.", client_id=client_id)
+            continue
+        if (user.pk, room.pk) in bans:
+            outcomes[index] = ban_error(bans[user.pk, room.pk], client_id=client_id)
             continue
         if client_id is not None and key in resends:
             outcomes[index] = SendResult(message=resends[key], created=False)
@@ -183,13 +192,13 @@ def _store(
         except ChatError as error:
             outcomes[index] = error
             continue
-        room.last_seq += 1
         room.last_activity = now
         rendered = render(body, room.pk)
+        # Numbered below, from the counter in the database.
         message = Message(
             room=room,
             user=user,
-            seq=room.last_seq,
+            seq=0,
             body=body,
             html=rendered.html,
             text=rendered.text,
@@ -204,9 +213,8 @@ def _store(
         if client_id is not None:
             resends[key] = message
     if stored:
+        _number(stored, now)
         Message.objects.bulk_create(stored)
-        for room in {message.room_id: message.room for message in stored}.values():
-            Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq, last_activity=now)
     return stored
 
 
@@ -221,6 +229,29 @@ def _originals(message_ids: set[int]) -> dict[int, Message]:
         return {}
     found = Message.objects.filter(pk__in=message_ids, deleted__isnull=True)
     return {message.pk: message for message in found.select_related("user")}
+
+
+def _number(stored: list[Message], now: datetime) -> None:
+    """Give each message the next seq of its room, taken from the counter in the database.
+
+    The counter is moved forward where it is stored (never written from a value
+    read earlier), and never below the room's highest seq: a counter that
+    anything moved back cannot make the room's sends clash forever.
+    """
+    by_room: dict[int, list[Message]] = {}
+    for message in stored:
+        by_room.setdefault(message.room_id, []).append(message)
+    for room_id, messages in by_room.items():
+        highest = Message.objects.filter(room_id=room_id).order_by("-seq").values("seq")[:1]
+        rooms = Room.objects.filter(pk=room_id)
+        rooms.update(
+            last_seq=Greatest(F("last_seq"), Coalesce(Subquery(highest), Value(0))) + len(messages),
+            last_activity=now,
+        )
+        last = rooms.values_list("last_seq", flat=True).get()
+        for seq, message in enumerate(messages, start=last - len(messages) + 1):
+            message.seq = seq
+        messages[0].room.last_seq = last
 
 
 def _resends(requests: list[SendRequest]) -> dict[tuple, Message]:
@@ -243,14 +274,39 @@ def _resends(requests: list[SendRequest]) -> dict[tuple, Message]:
     return {key: message for key, message in found.items() if key in keys}
 
 
-def _original(request: SendRequest) -> SendResult:
-    """After a unique-constraint clash: the stored twin of this send."""
-    return SendResult(
-        message=Message.objects.select_related("user", "room", "reply_to__user").get(
-            room=request.room, user=request.user, client_id=request.client_id
-        ),
-        created=False,
+def _original(request: SendRequest) -> SendResult | None:
+    """After a unique-constraint clash: the stored twin of this send, if it is a resend.
+
+    None when there is none: the clash was on the room's numbering, which is
+    never taken for a resend.
+    """
+    if request.client_id is None:
+        return None
+    twin = (
+        Message.objects.select_related("user", "room", "reply_to__user")
+        .filter(room=request.room, user=request.user, client_id=request.client_id)
+        .first()
     )
+    return None if twin is None else SendResult(message=twin, created=False)
+
+
+_retrying = threading.local()
+
+
+def _retry_once(request: SendRequest) -> SendResult | ChatError:
+    """A send whose seq clashed: numbered afresh once, else refused for a moment."""
+    if getattr(_retrying, "active", False):
+        return ChatError(
+            "rate_limited",
+            "The room is busy: try again.",
+            retry_after=1.0,
+            client_id=request.client_id,
+        )
+    _retrying.active = True
+    try:
+        return send_messages([request])[0]
+    finally:
+        _retrying.active = False
 
 
 def _own_visible_message(room: Room, message_id: int) -> Message:
@@ -270,10 +326,14 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
     body = clean_body(body)
     with transaction.atomic():
         room = Room.objects.get(pk=room.pk)
+        check_not_banned(user.pk, room.pk)
         message = _own_visible_message(room, message_id)
         if message.user_id != user.id:
             raise ChatError("forbidden", "You can only edit your own messages.")
         check_may_write(user, room, None, muted=bool(selectors.muted_pairs({(user.pk, room.pk)})))
+        # An edit is a write too: slow mode counts it, or edits would post around it.
+        last = selectors.last_write_time(user.pk, room) if room.slow_mode_seconds else None
+        _check_slow_mode(user, room, None, last)
         _take_send_token(user, None)
         rendered = render(body, room.pk)
         message.body, message.html, message.text = body, rendered.html, rendered.text
@@ -290,6 +350,7 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
 def delete_message(*, actor, room: Room, message_id: int) -> Message:
     """Hide a message (one's own, or any for a moderator) and broadcast `message_deleted`."""
     with transaction.atomic():
+        check_not_banned(actor.pk, room.pk)
         message = _own_visible_message(room, message_id)
         if message.user_id != actor.id and not is_moderator(actor):
             raise ChatError("forbidden", "You can only delete your own messages.")
