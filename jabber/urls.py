@@ -1,4 +1,4 @@
-"""The site's URLs: chat, accounts, admin and the health check."""
+"""The site's URLs: chat (and its files), accounts, admin and the health check."""
 
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
@@ -17,5 +17,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("chat/", include("files.urls")),
     path("chat/", include("chat.urls")),
 ]

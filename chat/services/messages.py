@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from chat import formatting, protocol, selectors
-from chat.models import Message, Room
+from chat.models import Attachment, Message, Room
 from chat.services.errors import ChatError, settle
 from chat.services.limits import send_bucket
 from chat.services.moderation import is_moderator, log_action
@@ -30,8 +30,11 @@ class SendResult:
     created: bool
 
 
-def clean_body(body: str, client_id: str | None = None) -> str:
-    """Normalise a message body, or raise empty / too_long / bad_request."""
+def clean_body(body: str, client_id: str | None = None, *, allow_empty: bool = False) -> str:
+    """Normalise a message body, or raise empty / too_long / bad_request.
+
+    `allow_empty`: a message carrying attachments may have no text.
+    """
     try:
         body.encode("utf-8")
     except UnicodeEncodeError:
@@ -42,7 +45,7 @@ def clean_body(body: str, client_id: str | None = None) -> str:
         char for char in body if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cs")
     )
     body = body.strip()
-    if not body:
+    if not body and not allow_empty:
         raise ChatError("empty", "The message is empty.", client_id=client_id)
     if len(body) > settings.JABBER_MAX_BODY:
         raise ChatError(
@@ -89,16 +92,25 @@ class SendRequest:
     body: str
     client_id: str | None = None
     reply_to: int | None = None
+    # Ids of the sender's unused uploads in the room (files.views made them).
+    attachments: tuple[int, ...] = ()
 
 
 def send_message(
-    *, user, room: Room, body: str, client_id: str | None = None, reply_to: int | None = None
+    *,
+    user,
+    room: Room,
+    body: str,
+    client_id: str | None = None,
+    reply_to: int | None = None,
+    attachments: Sequence[int] = (),
 ) -> SendResult:
     """Store a message (seq assigned in the same transaction) and broadcast it after commit.
 
     A repeated (user, room, client_id) stores nothing and returns the original.
     """
-    (outcome,) = send_messages([SendRequest(user, room, body, client_id, reply_to)])
+    request = SendRequest(user, room, body, client_id, reply_to, tuple(attachments))
+    (outcome,) = send_messages([request])
     return settle(outcome)
 
 
@@ -115,16 +127,26 @@ def send_messages(requests: Sequence[SendRequest]) -> list[SendResult | ChatErro
     bodies: dict[int, str] = {}
     for index, request in enumerate(requests):
         try:
-            bodies[index] = clean_body(request.body, request.client_id)
+            bodies[index] = clean_body(
+                request.body, request.client_id, allow_empty=bool(request.attachments)
+            )
         except ChatError as error:
             outcomes[index] = error
     if bodies:
         try:
             with transaction.atomic():
                 created = _store(requests, bodies, outcomes)
+                files = (
+                    selectors.attachments_by_message([m.pk for m in created])
+                    if any(requests[index].attachments for index in bodies)
+                    else {}
+                )
                 broadcasts = [
                     room_frame(
-                        message.room_id, protocol.message_frame(protocol.message_payload(message))
+                        message.room_id,
+                        protocol.message_frame(
+                            protocol.message_payload(message, None, files.get(message.pk))
+                        ),
                     )
                     for message in created
                 ]
@@ -157,6 +179,8 @@ def _store(
     resends = _resends(wanted)
     muted = selectors.muted_pairs({(r.user.pk, r.room.pk) for r in wanted})
     originals = _originals({r.reply_to for r in wanted if r.reply_to is not None})
+    uploads = _unused_uploads({i for r in wanted for i in r.attachments})
+    claimed: dict[int, list[int]] = {}  # index in `stored` -> upload ids
     last_sent: dict[tuple[int, int], datetime] = {}
     now = clock.utcnow()
     stored: list[Message] = []
@@ -175,6 +199,7 @@ def _store(
         try:
             if request.reply_to is not None and (original is None or original.room_id != room.pk):
                 raise ChatError("not_found", "No such message to reply to.", client_id=client_id)
+            _check_uploads(request, uploads, client_id)
             check_may_write(user, room, client_id, muted=(user.pk, room.pk) in muted)
             if room.slow_mode_seconds and (user.pk, room.pk) not in last_sent:
                 last_sent[user.pk, room.pk] = selectors.last_message_time(user.pk, room)
@@ -198,6 +223,10 @@ def _store(
             created=now,
             client_id=client_id,
         )
+        if request.attachments:
+            claimed[len(stored)] = list(request.attachments)
+            for upload_id in request.attachments:
+                del uploads[upload_id]  # one message per upload, within a batch too
         stored.append(message)
         outcomes[index] = SendResult(message=message, created=True)
         last_sent[user.pk, room.pk] = now
@@ -205,6 +234,8 @@ def _store(
             resends[key] = message
     if stored:
         Message.objects.bulk_create(stored)
+        for position, upload_ids in claimed.items():
+            Attachment.objects.filter(pk__in=upload_ids).update(message=stored[position])
         for room in {message.room_id: message.room for message in stored}.values():
             Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq, last_activity=now)
     return stored
@@ -221,6 +252,30 @@ def _originals(message_ids: set[int]) -> dict[int, Message]:
         return {}
     found = Message.objects.filter(pk__in=message_ids, deleted__isnull=True)
     return {message.pk: message for message in found.select_related("user")}
+
+
+def _unused_uploads(upload_ids: set[int]) -> dict[int, Attachment]:
+    """The uploads of a batch's `attachments` that no message carries yet, by id.
+
+    Sends in a room are serialised by its row lock, so two cannot claim one upload.
+    """
+    if not upload_ids:
+        return {}
+    found = Attachment.objects.filter(pk__in=upload_ids, message__isnull=True)
+    return {upload.pk: upload for upload in found.only("id", "uploader_id", "room_id")}
+
+
+def _check_uploads(request: SendRequest, uploads: dict[int, Attachment], client_id) -> None:
+    """Refuse a send whose attachments are not all the sender's unused uploads in the room."""
+    for upload_id in request.attachments:
+        upload = uploads.get(upload_id)
+        if upload is None or (upload.uploader_id, upload.room_id) != (
+            request.user.pk,
+            request.room.pk,
+        ):
+            raise ChatError(
+                "not_found", f"No unused upload {upload_id} of yours here.", client_id=client_id
+            )
 
 
 def _resends(requests: list[SendRequest]) -> dict[tuple, Message]:
@@ -267,12 +322,14 @@ def _own_visible_message(room: Room, message_id: int) -> Message:
 
 def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
     """Change the body of one's own message and broadcast `message_edited`."""
-    body = clean_body(body)
+    body = clean_body(body, allow_empty=True)
     with transaction.atomic():
         room = Room.objects.get(pk=room.pk)
         message = _own_visible_message(room, message_id)
         if message.user_id != user.id:
             raise ChatError("forbidden", "You can only edit your own messages.")
+        if not body and not message.attachments.exists():
+            raise ChatError("empty", "The message is empty.")
         check_may_write(user, room, None, muted=bool(selectors.muted_pairs({(user.pk, room.pk)})))
         _take_send_token(user, None)
         rendered = render(body, room.pk)
@@ -281,7 +338,8 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
         message.edited = clock.utcnow()
         message.save(update_fields=["body", "html", "text", "mentions", "edited"])
         reactions = selectors.reactions_by_message([message.pk]).get(message.pk)
-        payload = protocol.message_payload(message, reactions)
+        files = selectors.attachments_by_message([message.pk]).get(message.pk)
+        payload = protocol.message_payload(message, reactions, files)
         event = room_frame(room.id, protocol.message_edited_frame(payload))
         transaction.on_commit(lambda: events.publish(event))
     return message
