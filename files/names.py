@@ -16,7 +16,11 @@ def display_name(raw: str) -> str:
     name = unicodedata.normalize("NFC", raw)
     # Some browsers send a whole path: keep its last part.
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(char for char in name if unicodedata.category(char) not in _DROPPED_CATEGORIES)
+    name = "".join(
+        " " if char.isspace() else char
+        for char in name
+        if char.isspace() or unicodedata.category(char) not in _DROPPED_CATEGORIES
+    )
     # Leading dots hide files, trailing dots and spaces confuse Windows.
     name = " ".join(name.split()).strip(" .")
     if len(name) > MAX_NAME:
