@@ -45,6 +45,7 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         "user": {"id": request.user.id, "username": request.user.username},
         "isModerator": services.is_moderator(request.user),
         "maxBody": settings.JABBER_MAX_BODY,
+        "maxUpload": settings.JABBER_MAX_UPLOAD,
         "typingInterval": int(settings.JABBER_TYPING_INTERVAL * 1000),
         "pingInterval": 25000,
         "wsPath": f"/ws/chat/{room.name}/",
