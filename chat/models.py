@@ -238,7 +238,3 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.size} bytes) by {self.uploader_id}"
-
-    @property
-    def is_image(self) -> bool:
-        return self.width is not None

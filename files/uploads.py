@@ -3,6 +3,9 @@
 Two layers: an ASGI wrapper that answers 413 once a request body passes the
 limit (Django's ASGI handler would otherwise spool any body whole before a
 view runs), and an upload handler that stops a multipart file at the limit.
+The wrapper acts as the body streams in under uvicorn; daphne reads a whole body
+before calling the application, so there nginx's client_max_body_size is the
+early limit (docs/deploy.md).
 """
 
 import json

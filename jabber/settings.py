@@ -243,9 +243,8 @@ JABBER_UPLOAD_PER_SECOND = env_float("JABBER_UPLOAD_PER_SECOND", 0.2)
 JABBER_MAX_ATTACHMENTS = 10
 JABBER_MAX_IMAGE_PIXELS = env_int("JABBER_MAX_IMAGE_PIXELS", 50_000_000)
 JABBER_UPLOAD_RETENTION_DAYS = env_int("JABBER_UPLOAD_RETENTION_DAYS", 30)
-# Small uploads stay in memory; larger ones go to a temporary file.
+# Small uploads stay in memory while they are checked; larger ones go to a temporary file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-FILE_UPLOAD_PERMISSIONS = 0o640
 
 # Security headers; the HTTPS-only ones switch on with DJANGO_SECURE (production).
 JABBER_SECURE = env_bool("DJANGO_SECURE", False)
