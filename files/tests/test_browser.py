@@ -15,7 +15,16 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from chat.tests.test_browser import DELIVERED, PENDING, Browsing, enter_room, users
+from chat.tests.test_browser import (
+    AXE_SCRIPT,
+    DELIVERED,
+    PENDING,
+    Browsing,
+    enter_room,
+    run_axe,
+    users,
+)
+from jabber.testing.services import require
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,6 +40,13 @@ def browsing(browser: Browser) -> Iterator[Browsing]:
     browsing = Browsing(browser)
     yield browsing
     browsing.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """The axe-core script from node_modules (``npm ci`` installs it)."""
+    require(AXE_SCRIPT.exists(), f"{AXE_SCRIPT} is missing: run npm ci")
+    return AXE_SCRIPT.read_text()
 
 
 def png(size: tuple[int, int]) -> bytes:
@@ -105,21 +121,29 @@ def test_an_image_and_a_pdf_reach_both_users_with_the_thumbnail_box_reserved(
 
 
 def test_the_viewer_opens_full_size_closes_on_escape_and_gives_focus_back(
-    start_server, live_env, browsing, tmp_path
+    start_server, live_env, browsing, tmp_path, axe_source
 ):
     env = media_env(live_env, tmp_path)
     server = start_server(env)
     (ann,) = users(env, "ann")
     page = enter_room(browsing.open(server, ann), "files")
-    attach(page, {"name": "wide.png", "mimeType": "image/png", "buffer": png((1200, 400))})
+    attach(
+        page,
+        {"name": "wide.png", "mimeType": "image/png", "buffer": png((1200, 400))},
+        {"name": "minutes.pdf", "mimeType": "application/pdf", "buffer": PDF},
+    )
+    assert run_axe(page, axe_source) == [], "composer with files ready"
     page.get_by_test_id("composer").press("Enter")
     thumbnail = page.locator(DELIVERED).last.get_by_test_id("attachment-image")
+    expect(thumbnail).to_be_visible()
+    assert run_axe(page, axe_source) == [], "a message with an image and a file"
     thumbnail.focus()
     page.keyboard.press("Enter")
     viewer = page.get_by_test_id("image-viewer")
     expect(viewer).to_be_visible()
     expect(viewer.locator("img")).to_have_js_property("naturalWidth", 1200)
     expect(viewer.get_by_role("heading")).to_have_text("wide.png")
+    assert run_axe(page, axe_source) == [], "the viewer"
     page.keyboard.press("Escape")
     expect(viewer).to_be_hidden()
     expect(thumbnail).to_be_focused()
@@ -155,3 +179,39 @@ def test_the_progress_bar_moves_on_a_slow_connection_and_cancel_stops_the_upload
     # Nothing is left to send with the next message.
     page.get_by_test_id("send").click()
     expect(page.get_by_test_id("error")).to_have_text("Type a message first.")
+
+
+def test_files_dropped_on_the_room_or_pasted_into_the_composer_are_uploaded(
+    start_server, live_env, browsing, tmp_path
+):
+    env = media_env(live_env, tmp_path)
+    server = start_server(env)
+    (ann,) = users(env, "ann")
+    page = enter_room(browsing.open(server, ann), "files")
+    # What a drop from the desktop and a paste of a file hand the page.
+    page.evaluate(
+        """() => {
+          const carrying = (name) => {
+            const data = new DataTransfer();
+            data.items.add(new File(["some text"], name, { type: "text/plain" }));
+            return data;
+          };
+          const main = document.querySelector("main");
+          main.dispatchEvent(new DragEvent("dragover", { bubbles: true, cancelable: true,
+                                                         dataTransfer: carrying("dropped.txt") }));
+          main.dispatchEvent(new DragEvent("drop", { bubbles: true, cancelable: true,
+                                                     dataTransfer: carrying("dropped.txt") }));
+          document.querySelector('[data-testid="composer"]').dispatchEvent(
+            new ClipboardEvent("paste", { bubbles: true, cancelable: true,
+                                          clipboardData: carrying("pasted.txt") }));
+        }"""
+    )
+    expect(page.locator('[data-testid="upload"][data-state="ready"]')).to_have_count(2)
+    expect(page.get_by_test_id("upload-tray")).to_contain_text("dropped.txt")
+    expect(page.get_by_test_id("upload-tray")).to_contain_text("pasted.txt")
+    page.get_by_test_id("send").click()
+    files = page.locator(DELIVERED).last.get_by_test_id("attachment-file")
+    expect(files).to_have_count(2)
+    expect(files.nth(0)).to_contain_text("dropped.txt")
+    expect(files.nth(1)).to_contain_text("pasted.txt")
+    assert browsing.problems(page) == []

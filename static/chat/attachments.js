@@ -6,7 +6,7 @@
 // The longer side of a thumbnail box, as the server makes them (files/images.py).
 export const THUMBNAIL_SIZE = 400;
 
-function element(tag, className, text) {
+export function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;

@@ -2,7 +2,7 @@
 // the room or pasted into the composer, each uploaded at once to
 // POST /chat/<room>/upload/ (docs/protocol.md) with a progress bar and a
 // cancel button, and sent with the next message as its `attachments`.
-import { describe, formatSize } from "./attachments.js";
+import { describe, element, formatSize } from "./attachments.js";
 
 // The server's limits (docs/protocol.md#limits): refused here before a byte is sent.
 export const MAX_ATTACHMENTS = 10;
@@ -17,13 +17,6 @@ const UPLOAD_ERRORS = {
   room_locked: "was refused: the room is locked",
   banned: "was refused: you are banned here",
 };
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -192,12 +185,12 @@ export function bindUploads({ form, composer, dropZone, url, maxUpload, onError 
   tray.dataset.testid = "upload-tray";
   tray.setAttribute("aria-label", "Files to send");
   tray.hidden = true;
-  const input = element("input", "visually-hidden");
+  // Never shown: the Attach button opens its file picker.
+  const input = element("input");
   input.type = "file";
   input.multiple = true;
+  input.hidden = true;
   input.dataset.testid = "attach-input";
-  input.tabIndex = -1;
-  input.setAttribute("aria-hidden", "true");
   const attach = element("button", "button attach-button", "Attach");
   attach.type = "button";
   attach.dataset.testid = "attach";
