@@ -41,8 +41,12 @@ def upload_bucket() -> Bucket:
     return Bucket("upload", settings.JABBER_UPLOAD_BURST, settings.JABBER_UPLOAD_PER_SECOND)
 
 
-def check_may_upload(user, room: Room | None) -> None:
-    """Uploads follow sending: a reader of the room, not banned, muted, or locked out."""
+def room_for_upload(user, room_name: str) -> Room:
+    """The room the user may upload to now (and a rate-limit token taken), or UploadError.
+
+    Uploads follow sending: a reader of the room, not banned, muted, or locked out.
+    """
+    room = Room.objects.filter(name=room_name).first()
     if room is None or not user.is_active or not access.is_visible(user, room):
         raise UploadError(404, "not_found", "No such room.")
     ban = selectors.active_ban(user.pk, room)
@@ -55,6 +59,7 @@ def check_may_upload(user, room: Room | None) -> None:
     wait = upload_bucket().take(user.pk)
     if wait:
         raise UploadError(429, "rate_limited", "You are uploading too fast.", retry_after=wait)
+    return room
 
 
 def uploaded_today(user_id: int) -> int:

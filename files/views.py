@@ -18,7 +18,6 @@ from django.http import (
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from chat import protocol
-from chat.models import Room
 from files import services
 from files.names import content_disposition
 from files.uploads import UploadLimitHandler, too_large_body
@@ -53,9 +52,8 @@ def upload(request: HttpRequest, name: str) -> HttpResponse:
 
 @csrf_protect
 def _upload(request: HttpRequest, name: str) -> HttpResponse:
-    room = Room.objects.filter(name=name).first()
     try:
-        services.check_may_upload(request.user, room)
+        room = services.room_for_upload(request.user, name)
         files = request.FILES.getlist("file")
         if getattr(request, "upload_too_large", False):
             return HttpResponse(too_large_body(), status=413, content_type="application/json")
@@ -79,7 +77,7 @@ def thumbnail(request: HttpRequest, name: str, attachment_id: int) -> HttpRespon
     return _serve(request, name, attachment_id, thumbnail=True)
 
 
-def _serve(request: HttpRequest, name: str, attachment_id: int, *, thumbnail: bool):
+def _serve(request: HttpRequest, name: str, attachment_id: int, *, thumbnail: bool) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     attachment = services.readable_attachment(request.user, name, attachment_id)
