@@ -29,7 +29,7 @@ DOWNLOAD_TYPE = "application/octet-stream"
 
 @dataclass
 class UploadError(Exception):
-    """An upload refused: the HTTP status, an error code (docs/protocol.md#uploads), why."""
+    """An upload refused: HTTP status, error code (docs/protocol.md#post-chatroomupload), why."""
 
     status: int
     code: str

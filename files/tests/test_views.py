@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from PIL import Image
 
 from chat.models import Attachment, Membership, Room
@@ -355,3 +356,20 @@ def test_with_accel_redirect_nginx_sends_the_bytes_after_the_check(ann, bob, lob
     assert response["X-Accel-Redirect"] == f"/protected-media/{attachment.file.name}"
     assert response["Content-Disposition"].startswith("attachment;")
     assert client_of(bob).get(url).status_code == 404
+
+
+def test_the_urls_in_an_attachment_are_the_ones_files_urls_serve(ann, lobby):
+    attachment = upload(client_of(ann), "lobby", image_bytes((900, 100))).json()["attachment"]
+    assert attachment["url"] == reverse(
+        "files:download", kwargs={"name": "lobby", "attachment_id": attachment["id"]}
+    )
+    assert attachment["thumbnail_url"] == reverse(
+        "files:thumbnail", kwargs={"name": "lobby", "attachment_id": attachment["id"]}
+    )
+
+
+def test_head_answers_the_headers_without_the_bytes(ann, lobby):
+    attachment = store(ann, lobby, b"0123456789")
+    response = client_of(ann).head(f"/chat/lobby/files/{attachment.id}/")
+    assert response.status_code == 200 and response["Content-Length"] == "10"
+    assert b"".join(response.streaming_content) == b""
