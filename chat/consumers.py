@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import protocol, services, transport
+from chat import protocol, selectors, services, transport
 from chat.realtime.runtime import get_runtime
 from chat.services import ChatError
 from jabber import clock, events
@@ -248,7 +248,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_message(self, command: protocol.SendCommand) -> None:
         result = await self.runtime.sends.submit(
             services.SendRequest(
-                self.user, self.room, command.body, command.client_id, command.reply_to
+                self.user,
+                self.room,
+                command.body,
+                command.client_id,
+                command.reply_to,
+                command.attachments,
             )
         )
         if not result.created:
@@ -259,7 +264,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 frame = protocol.message_deleted_frame(message.id)
                 await self.reply({**frame, "client_id": message.client_id})
             else:
-                await self.reply(protocol.message_frame(protocol.message_payload(message)))
+                # Read again: the original's attachments and reactions as they are now.
+                payload = await database_sync_to_async(selectors.message_payload)(message.id)
+                await self.reply(protocol.message_frame(payload))
 
     async def on_history(self, command: protocol.HistoryCommand) -> None:
         if command.around is not None:

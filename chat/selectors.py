@@ -8,7 +8,16 @@ from django.db.models import Max, QuerySet
 from django.db.models.functions import Lower
 
 from chat import protocol
-from chat.models import Ban, Membership, Message, Mute, Reaction, RestrictionQuerySet, Room
+from chat.models import (
+    Attachment,
+    Ban,
+    Membership,
+    Message,
+    Mute,
+    Reaction,
+    RestrictionQuerySet,
+    Room,
+)
 from jabber import clock
 from presence import services as presence
 
@@ -20,8 +29,28 @@ def _visible(room: Room) -> QuerySet[Message]:
 def _payloads(queryset: QuerySet[Message]) -> list[dict]:
     # Rows, not model instances: a hello builds up to 1000 of these per socket.
     rows = list(queryset.values_list(*protocol.MESSAGE_ROW))
-    reactions = reactions_by_message([row[0] for row in rows])
-    return [protocol.message_payload_row(row, reactions.get(row[0])) for row in rows]
+    ids = [row[0] for row in rows]
+    reactions = reactions_by_message(ids)
+    attachments = attachments_by_message(ids)
+    return [
+        protocol.message_payload_row(row, reactions.get(row[0]), attachments.get(row[0]))
+        for row in rows
+    ]
+
+
+def attachments_by_message(message_ids: list[int]) -> dict[int, list[dict]]:
+    """MESSAGE `attachments` of each of the messages that has any, in one query."""
+    if not message_ids:
+        return {}
+    found: dict[int, list[dict]] = {}
+    rows = (
+        Attachment.objects.filter(message_id__in=message_ids)
+        .order_by("id")
+        .values_list("message_id", *protocol.ATTACHMENT_ROW)
+    )
+    for message_id, *row in rows:
+        found.setdefault(message_id, []).append(protocol.attachment_payload_row(tuple(row)))
+    return found
 
 
 def reactions_by_message(message_ids: list[int]) -> dict[int, list[dict]]:

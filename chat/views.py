@@ -58,6 +58,7 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         "user": {"id": request.user.id, "username": request.user.username},
         "isModerator": services.is_moderator(request.user),
         "maxBody": settings.JABBER_MAX_BODY,
+        "maxUpload": settings.JABBER_MAX_UPLOAD,
         "typingInterval": int(settings.JABBER_TYPING_INTERVAL * 1000),
         # 25 s of the 60 s after which a silent socket is closed (4408): a late
         # ping in a throttled background tab still arrives in time.

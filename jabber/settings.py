@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "presence",
     "chat",
     "search",
+    "files",
     # The project package, for its management command ``serve``.
     "jabber",
 ]
@@ -251,6 +252,47 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Uploaded files (SPEC §14): through Django's storage API, never served as static
+# files; files.views checks read access first. The filesystem by default,
+# S3-compatible storage (django-storages, installed separately) when a bucket is set.
+MEDIA_ROOT = os.environ.get("JABBER_MEDIA_ROOT", str(BASE_DIR / "media"))
+JABBER_S3_BUCKET = os.environ.get("JABBER_S3_BUCKET", "")
+if JABBER_S3_BUCKET:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": JABBER_S3_BUCKET,
+            "endpoint_url": os.environ.get("JABBER_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("JABBER_S3_REGION") or None,
+            "access_key": os.environ.get("JABBER_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("JABBER_S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT},
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# With nginx in front: the internal location prefix that maps to MEDIA_ROOT
+# (docs/deploy.md); the view checks access and nginx sends the bytes.
+JABBER_MEDIA_ACCEL_REDIRECT = os.environ.get("JABBER_MEDIA_ACCEL_REDIRECT", "")
+JABBER_MAX_UPLOAD = env_int("JABBER_MAX_UPLOAD", 25 * 1024 * 1024)
+JABBER_UPLOAD_DAILY = env_int("JABBER_UPLOAD_DAILY", 500 * 1024 * 1024)
+JABBER_UPLOAD_BURST = env_int("JABBER_UPLOAD_BURST", 20)
+JABBER_UPLOAD_PER_SECOND = env_float("JABBER_UPLOAD_PER_SECOND", 0.2)
+JABBER_MAX_ATTACHMENTS = 10
+JABBER_MAX_IMAGE_PIXELS = env_int("JABBER_MAX_IMAGE_PIXELS", 50_000_000)
+JABBER_UPLOAD_RETENTION_DAYS = env_int("JABBER_UPLOAD_RETENTION_DAYS", 30)
+# Small uploads stay in memory while they are checked; larger ones go to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Security headers; the HTTPS-only ones switch on with DJANGO_SECURE (production).
 JABBER_SECURE = env_bool("DJANGO_SECURE", False)

@@ -103,7 +103,7 @@ test("a reply keeps what it answers through a reload; a malformed one is dropped
   const storage = memoryStorage();
   const replyTo = { id: 4, user: { id: 2, username: "bob" }, excerpt: "hi", deleted: false };
   const before = new Outbox("k", storage);
-  before.add("answer", 1000, replyTo);
+  before.add("answer", 1000, [], replyTo);
   before.add("plain", 1001);
   const after = new Outbox("k", storage);
   assert.deepEqual(

@@ -13,7 +13,7 @@ from django.db.models import F, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from chat import formatting, protocol, selectors
-from chat.models import Message, Room
+from chat.models import Attachment, Message, Room
 from chat.services.enforcement import check_not_banned
 from chat.services.errors import ChatError, settle
 from chat.services.limits import send_bucket
@@ -33,8 +33,11 @@ class SendResult:
     created: bool
 
 
-def clean_body(body: str, client_id: str | None = None) -> str:
-    """Normalise a message body, or raise empty / too_long / bad_request."""
+def clean_body(body: str, client_id: str | None = None, *, allow_empty: bool = False) -> str:
+    """Normalise a message body, or raise empty / too_long / bad_request.
+
+    `allow_empty`: a message carrying attachments may have no text.
+    """
     try:
         body.encode("utf-8")
     except UnicodeEncodeError:
@@ -45,7 +48,7 @@ def clean_body(body: str, client_id: str | None = None) -> str:
         char for char in body if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cs")
     )
     body = body.strip()
-    if not body:
+    if not body and not allow_empty:
         raise ChatError("empty", "The message is empty.", client_id=client_id)
     if len(body) > settings.JABBER_MAX_BODY:
         raise ChatError(
@@ -92,16 +95,25 @@ class SendRequest:
     body: str
     client_id: str | None = None
     reply_to: int | None = None
+    # Ids of the sender's unused uploads in the room (files.views made them).
+    attachments: tuple[int, ...] = ()
 
 
 def send_message(
-    *, user, room: Room, body: str, client_id: str | None = None, reply_to: int | None = None
+    *,
+    user,
+    room: Room,
+    body: str,
+    client_id: str | None = None,
+    reply_to: int | None = None,
+    attachments: Sequence[int] = (),
 ) -> SendResult:
     """Store a message (seq assigned in the same transaction) and broadcast it after commit.
 
     A repeated (user, room, client_id) stores nothing and returns the original.
     """
-    (outcome,) = send_messages([SendRequest(user, room, body, client_id, reply_to)])
+    request = SendRequest(user, room, body, client_id, reply_to, tuple(attachments))
+    (outcome,) = send_messages([request])
     return settle(outcome)
 
 
@@ -118,16 +130,26 @@ def send_messages(requests: Sequence[SendRequest]) -> list[SendResult | ChatErro
     bodies: dict[int, str] = {}
     for index, request in enumerate(requests):
         try:
-            bodies[index] = clean_body(request.body, request.client_id)
+            bodies[index] = clean_body(
+                request.body, request.client_id, allow_empty=bool(request.attachments)
+            )
         except ChatError as error:
             outcomes[index] = error
     if bodies:
         try:
             with transaction.atomic():
                 created = _store(requests, bodies, outcomes)
+                files = (
+                    selectors.attachments_by_message([m.pk for m in created])
+                    if any(requests[index].attachments for index in bodies)
+                    else {}
+                )
                 broadcasts = [
                     room_frame(
-                        message.room_id, protocol.message_frame(protocol.message_payload(message))
+                        message.room_id,
+                        protocol.message_frame(
+                            protocol.message_payload(message, None, files.get(message.pk))
+                        ),
                     )
                     for message in created
                 ]
@@ -163,6 +185,8 @@ def _store(
     # The ban's closing event may have been lost: refuse here all the same (SPEC §15).
     bans = selectors.active_bans(pairs)
     originals = _originals({r.reply_to for r in wanted if r.reply_to is not None})
+    uploads = _unused_uploads({i for r in wanted for i in r.attachments})
+    claimed: dict[int, list[int]] = {}  # index in `stored` -> upload ids
     last_sent: dict[tuple[int, int], datetime] = {}
     now = clock.utcnow()
     stored: list[Message] = []
@@ -184,6 +208,7 @@ def _store(
         try:
             if request.reply_to is not None and (original is None or original.room_id != room.pk):
                 raise ChatError("not_found", "No such message to reply to.", client_id=client_id)
+            _check_uploads(request, uploads, client_id)
             check_may_write(user, room, client_id, muted=(user.pk, room.pk) in muted)
             if room.slow_mode_seconds and (user.pk, room.pk) not in last_sent:
                 last_sent[user.pk, room.pk] = selectors.last_message_time(user.pk, room)
@@ -207,6 +232,10 @@ def _store(
             created=now,
             client_id=client_id,
         )
+        if request.attachments:
+            claimed[len(stored)] = list(request.attachments)
+            for upload_id in request.attachments:
+                del uploads[upload_id]  # one message per upload, within a batch too
         stored.append(message)
         outcomes[index] = SendResult(message=message, created=True)
         last_sent[user.pk, room.pk] = now
@@ -215,6 +244,8 @@ def _store(
     if stored:
         _number(stored, now)
         Message.objects.bulk_create(stored)
+        for position, upload_ids in claimed.items():
+            Attachment.objects.filter(pk__in=upload_ids).update(message=stored[position])
     return stored
 
 
@@ -252,6 +283,30 @@ def _number(stored: list[Message], now: datetime) -> None:
         for seq, message in enumerate(messages, start=last - len(messages) + 1):
             message.seq = seq
         messages[0].room.last_seq = last
+
+
+def _unused_uploads(upload_ids: set[int]) -> dict[int, Attachment]:
+    """The uploads of a batch's `attachments` that no message carries yet, by id.
+
+    Sends in a room are serialised by its row lock, so two cannot claim one upload.
+    """
+    if not upload_ids:
+        return {}
+    found = Attachment.objects.filter(pk__in=upload_ids, message__isnull=True)
+    return {upload.pk: upload for upload in found.only("id", "uploader_id", "room_id")}
+
+
+def _check_uploads(request: SendRequest, uploads: dict[int, Attachment], client_id) -> None:
+    """Refuse a send whose attachments are not all the sender's unused uploads in the room."""
+    for upload_id in request.attachments:
+        upload = uploads.get(upload_id)
+        if upload is None or (upload.uploader_id, upload.room_id) != (
+            request.user.pk,
+            request.room.pk,
+        ):
+            raise ChatError(
+                "not_found", f"No unused upload {upload_id} of yours here.", client_id=client_id
+            )
 
 
 def _resends(requests: list[SendRequest]) -> dict[tuple, Message]:
@@ -323,13 +378,15 @@ def _own_visible_message(room: Room, message_id: int) -> Message:
 
 def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
     """Change the body of one's own message and broadcast `message_edited`."""
-    body = clean_body(body)
+    body = clean_body(body, allow_empty=True)
     with transaction.atomic():
         room = Room.objects.get(pk=room.pk)
         check_not_banned(user.pk, room.pk)
         message = _own_visible_message(room, message_id)
         if message.user_id != user.id:
             raise ChatError("forbidden", "You can only edit your own messages.")
+        if not body and not message.attachments.exists():
+            raise ChatError("empty", "The message is empty.")
         check_may_write(user, room, None, muted=bool(selectors.muted_pairs({(user.pk, room.pk)})))
         # An edit is a write too: slow mode counts it, or edits would post around it.
         last = selectors.last_write_time(user.pk, room) if room.slow_mode_seconds else None
@@ -341,7 +398,8 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
         message.edited = clock.utcnow()
         message.save(update_fields=["body", "html", "text", "mentions", "edited"])
         reactions = selectors.reactions_by_message([message.pk]).get(message.pk)
-        payload = protocol.message_payload(message, reactions)
+        files = selectors.attachments_by_message([message.pk]).get(message.pk)
+        payload = protocol.message_payload(message, reactions, files)
         event = room_frame(room.id, protocol.message_edited_frame(payload))
         transaction.on_commit(lambda: events.publish(event))
     return message

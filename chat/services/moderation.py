@@ -61,8 +61,8 @@ def mute_user(
     return impose(Mute(user=user, room=room, expires=expires, reason=reason), actor=actor)
 
 
-def ban_error(ban: Ban) -> ChatError:
-    return ChatError("banned", ban_detail(ban))
+def ban_error(ban: Ban, *, client_id: str | None = None) -> ChatError:
+    return ChatError("banned", ban_detail(ban), client_id=client_id)
 
 
 def ban_detail(ban: Ban) -> str:

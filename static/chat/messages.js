@@ -3,6 +3,7 @@
 // <template id="message-template"> (templates/chat/_message.html), the one
 // markup of a message. User text only ever goes through textContent; the one
 // exception is a MESSAGE's `html`, which the server rendered and sanitised (SPEC §11).
+import { readAttachments, renderAttachments } from "./attachments.js";
 import { hasReacted, reactionLabel, applyReaction as withReaction } from "./reactions.js";
 import { excerpt, originalDeleted, quoteParts } from "./replies.js";
 import { dayKey, formatDay, formatFull, formatTime, parseTimestamp } from "./time.js";
@@ -185,7 +186,7 @@ export class MessageView {
           count: Number(button.dataset.count),
           users: integers(button.dataset.users),
         })),
-        attachments: [],
+        attachments: readAttachments(node),
       });
       node.remove();
     }
@@ -270,6 +271,7 @@ export class MessageView {
       reply_to: item.replyTo,
       reactions: [],
     });
+    renderAttachments(node, item.attachments);
     node.querySelector(".message-actions").remove();
     this.list.append(node);
     this.pending.set(item.clientId, node);
@@ -532,6 +534,7 @@ export class MessageView {
     node.dataset.userId = String(message.user.id);
     if (message.edited) node.dataset.edited = message.edited;
     this.#fill(node, { ...message, created: parseTimestamp(message.created) });
+    renderAttachments(node, message.attachments);
     removeWithSpace(node.querySelector(".pending-status"));
     node.querySelector(".message-permalink").href = messageLink(this.roomName, message.id);
     if (!own) node.querySelector('[data-action="edit"]').remove();

@@ -26,15 +26,19 @@ function isStored(value) {
     typeof value === "object" &&
     typeof value.clientId === "string" &&
     typeof value.body === "string" &&
-    typeof value.queuedAt === "number"
+    typeof value.queuedAt === "number" &&
+    (value.attachments === undefined || Array.isArray(value.attachments))
   );
 }
 
-function pending({ clientId, body, queuedAt, replyTo }) {
+// `attachments`: the ATTACHMENT objects of the files the message carries (uploads.js);
+// `replyTo`: the reply_to ({id, user, excerpt}) of the message it answers, or null.
+function pending({ clientId, body, queuedAt, attachments = [], replyTo = null }) {
   return {
     clientId,
     body,
     queuedAt,
+    attachments,
     replyTo: isReplyTo(replyTo) ? replyTo : null,
     state: "pending",
     generation: null,
@@ -63,10 +67,11 @@ export class Outbox {
   #save() {
     try {
       if (this.items.length) {
-        const stored = this.items.map(({ clientId, body, queuedAt, replyTo }) => ({
+        const stored = this.items.map(({ clientId, body, queuedAt, attachments, replyTo }) => ({
           clientId,
           body,
           queuedAt,
+          attachments,
           replyTo,
         }));
         this.storage.setItem(this.storageKey, JSON.stringify(stored));
@@ -78,9 +83,9 @@ export class Outbox {
     }
   }
 
-  /** Queue a new message (a reply to `replyTo`, when given); returns its item. */
-  add(body, now = Date.now(), replyTo = null) {
-    const item = pending({ clientId: newClientId(), body, queuedAt: now, replyTo });
+  /** Queue a new message (with the files it carries, a reply to `replyTo`); returns its item. */
+  add(body, now = Date.now(), attachments = [], replyTo = null) {
+    const item = pending({ clientId: newClientId(), body, queuedAt: now, attachments, replyTo });
     this.items.push(item);
     this.#save();
     return item;

@@ -44,6 +44,7 @@ import {
 } from "./history.js";
 import { MessageView, messageLink } from "./messages.js";
 import { Outbox } from "./outbox.js";
+import { bindViewer } from "./attachments.js";
 import { EmojiPicker } from "./picker.js";
 import { toggleFrame } from "./reactions.js";
 import { replyTarget } from "./replies.js";
@@ -60,6 +61,7 @@ import {
 } from "./room-view.js";
 import { flushOutbox, resolveEchoes, resolvePending, sendRefused, submitComposer } from "./sending.js";
 import { SequenceTracker } from "./sequence.js";
+import { bindUploads } from "./uploads.js";
 import {
   Store,
   banned,
@@ -498,6 +500,15 @@ function start() {
     copyCode,
     reconnect: () => connection.reconnectNow(),
   });
+  room.uploads = bindUploads({
+    form: ui.form,
+    composer: ui.composer,
+    dropZone: document.querySelector("main"),
+    url: `/chat/${config.room}/upload/`,
+    maxUpload: config.maxUpload,
+    onError: (text) => errorLine.show(text),
+  });
+  bindViewer(ui.list);
   ui.composer.disabled = false;
   ui.send.disabled = false;
   resizeComposer(ui.composer);
