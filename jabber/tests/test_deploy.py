@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from jabber.management.commands.serve import server_command
 from tests.support.clients import UserSpec, create_user_sessions
 from tests.support.services import REDIS_BINARY, ServerProcess, app_env, free_port, require
 
@@ -28,11 +29,10 @@ PROXY_OPTIONS = {
 }
 
 
-class ProxiedServer(ServerProcess):
-    """A test server started with the guide's proxy options."""
-
-    def command(self) -> list[str]:
-        return [*super().command(), *PROXY_OPTIONS[self.kind]]
+def test_manage_py_serve_starts_each_server_with_the_guides_proxy_options():
+    for kind, options in PROXY_OPTIONS.items():
+        command = " ".join(server_command(kind, max_frame=65536))
+        assert " ".join(options) in command, command
 
 
 def forwarded_for_from_nginx(client_sent: str | None, remote_addr: str) -> str:
@@ -75,7 +75,7 @@ def test_a_client_behind_the_guides_nginx_cannot_spread_logins_over_made_up_addr
 ):
     env = {**sqlite_env, "JABBER_LOGIN_FAILED_RATE": "2/m/ip"}
     create_user_sessions(env, [UserSpec("ann")])
-    server = ProxiedServer(env, kind=kind, log_dir=tmp_path).start()
+    server = ServerProcess(env, kind=kind, log_dir=tmp_path).start()
     try:
         attacker, neighbour = "203.0.113.7", "198.51.100.9"
         statuses = [
@@ -132,15 +132,11 @@ def test_redis_with_a_user_and_password_serves_the_cache_and_the_channel_layer(t
 
 
 def test_every_server_command_limits_websocket_messages_to_the_frame_limit():
-    # A command with its continuation lines.
-    uvicorn = re.findall(r"uvicorn jabber\.asgi:application(?:[^\n]*\\\n)*[^\n]*", GUIDE + MAKEFILE)
-    daphne = re.findall(r"daphne -e .*?jabber\.asgi:application", GUIDE, re.DOTALL)
-    assert len(uvicorn) == 3 and daphne
-    for command in [*uvicorn, *daphne]:
-        assert re.search(r"--ws-max-size 65536|--websocket-max-message-size 65536", command), (
-            command
-        )
-    assert "--ws-max-size 65536" in MAKEFILE
+    command = " ".join(server_command("uvicorn", max_frame=65536))
+    assert "--ws-max-size 65536" in command
+    # make run and the guide start servers only through manage.py serve.
+    assert "manage.py serve" in MAKEFILE and "manage.py serve" in GUIDE
+    assert not re.search(r"-m uvicorn|bin/uvicorn|bin/daphne|-m daphne", GUIDE + MAKEFILE)
 
 
 def test_the_guide_shows_no_concrete_secret_key():
