@@ -17,6 +17,8 @@ MODERATOR_PERMISSIONS = [
     ("chat", "change_mute"),
     ("chat", "delete_mute"),
     ("presence", "view_connection"),
+    # The ban and mute forms pick their user by autocomplete, which asks for it.
+    ("auth", "view_user"),
 ]
 
 

@@ -300,6 +300,7 @@ def test_moderators_group_holds_exactly_the_moderation_permissions():
         ("chat", "change_mute"),
         ("chat", "delete_mute"),
         ("presence", "view_connection"),
+        ("auth", "view_user"),
     }
 
 
