@@ -31,6 +31,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     key = None  # the socket's key in the hub and in presence, once it has joined
     request_id = None  # of the client frame being handled
     opened = False  # accepted: frames may be sent
+    close_sent = False
     closing: events.CloseSockets | None = None  # a close event that came before accept
 
     # Connection lifecycle -----------------------------------------------------
@@ -393,7 +394,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def close_if_idle(self, horizon: float) -> None:
         """Close with 4408 when no client frame came since `horizon` (its presence is pruned)."""
-        if self.opened and self.key is not None and self.last_frame < horizon:
+        if self.ready and not self.close_sent and self.last_frame < horizon:
             logger.info("user %s sent nothing for too long; closing", self.user_id)
             await self.close(CloseCode.IDLE)
 
@@ -412,7 +413,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def close(self, code=None, reason=None) -> None:
         # daphne (autobahn) refuses anything but a plain int, CloseCode members included.
         code = None if code is None else int(code)
+        if self.close_sent:
+            return
         try:
             await super().close(code, reason)
         except transport.PEER_GONE:
             logger.debug("user %s left before the close", self.user_id)
+        self.close_sent = True

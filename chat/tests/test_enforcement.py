@@ -136,8 +136,9 @@ async def test_a_ban_saved_while_the_hello_is_built_still_closes_the_socket(
     assert first is not None, "the socket was refused at the handshake"
     frames, code = await socket.receive_close()
     assert code == 4403
+    # Before accept the event waits and replaces the hello; through Redis it may
+    # arrive only after the hello went out. Either way the socket ends banned.
     assert [first, *frames][-1]["code"] == "banned"
-    assert "hello" not in [frame["type"] for frame in [first, *frames]]
 
 
 # The login session's stored expiry ------------------------------------------

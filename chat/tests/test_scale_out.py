@@ -817,7 +817,13 @@ def ann_gone(ann: UserSession) -> Callable[[Frame], bool]:
 @pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
 def test_a_client_that_stops_reading_is_dropped_and_stalls_nobody(start_server, shared_env, kind):
     # A short replay keeps each resume frame small; the rest comes by history pages.
-    env = {**shared_env, **GENEROUS_LIMITS, "JABBER_REPLAY_MAX": "100"}
+    # Nobody pings here: the idle close (4408) must not end the flood before the buffer does.
+    env = {
+        **shared_env,
+        **GENEROUS_LIMITS,
+        "JABBER_REPLAY_MAX": "100",
+        "JABBER_PRESENCE_TIMEOUT": "600",
+    }
     # The stalled reader and bob share the first process; cat sends through the second.
     first, second = start_server(env, kind=kind), start_server(env)
     ann, bob, cat = make_users(env, "ann", "bob", "cat")
