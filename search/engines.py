@@ -42,6 +42,9 @@ class Scope:
         found = Message.objects.filter(deleted__isnull=True, room__in=self.rooms.values("pk"))
         if self.author_ids is not None:
             found = found.filter(user_id__in=self.author_ids)
+        if self.room_ids is not None:
+            # Known ids let PostgreSQL walk the (room, id) index of those rooms.
+            found = found.filter(room_id__in=self.room_ids)
         if self.before is not None:
             found = found.filter(id__lt=self.before)
         return found
