@@ -3,7 +3,8 @@
 Each takes a parsed query (search.query, tokens only) and the messages the
 searcher may see (`Scope`), and answers the ids of the newest matches with their
 snippets, the matched words between MARK_START and MARK_END (made safe HTML by
-search.snippets). Messages without a text term are found the same way on both.
+search.snippets). A query of only from:/in: goes through FTS5's author and room
+tags on SQLite, through the (author, id) and (room, id) indexes on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class Scope:
         found = Message.objects.filter(deleted__isnull=True, room__in=self.rooms.values("pk"))
         if self.author_ids is not None:
             found = found.filter(user_id__in=self.author_ids)
+        if self.room_ids is not None:
+            # Known ids let PostgreSQL walk the (room, id) index of those rooms.
+            found = found.filter(room_id__in=self.room_ids)
         if self.before is not None:
             found = found.filter(id__lt=self.before)
         return found

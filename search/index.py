@@ -32,8 +32,15 @@ POSTGRES_CREATE = [
     CREATE INDEX IF NOT EXISTS search_message_vector ON chat_message
     USING GIN (search_vector) WHERE deleted IS NULL
     """,
+    # from: walks one author's messages newest first, instead of the whole table
+    # or a common word's whole posting list (SQLite's FTS5 tags do this there).
+    """
+    CREATE INDEX IF NOT EXISTS search_message_author ON chat_message (user_id, id)
+    WHERE deleted IS NULL
+    """,
 ]
 POSTGRES_DROP = [
+    "DROP INDEX IF EXISTS search_message_author",
     "DROP INDEX IF EXISTS search_message_vector",
     "ALTER TABLE chat_message DROP COLUMN IF EXISTS search_vector",
 ]
