@@ -419,33 +419,42 @@ def test_admin_ban_on_one_process_closes_the_socket_on_another_with_4403(start_s
     ann, bob = make_users(shared_env, "ann", "bob")
 
     async def ban() -> None:
-        async with connected((ann, first), (bob, second)) as (a, b):
-            started = time.monotonic()
-            # The admin is served by the first process; bob's socket lives on the second.
-            await asyncio.to_thread(
-                admin_add,
-                first,
-                moderator.session,
-                "/admin/chat/ban/add/",
-                {"user": bob.user_id, "room": room_id(shared_env), "reason": "flooding"},
-            )
-            with pytest.raises(ConnectionClosed):
-                await b.read_until(lambda frame: False, timeout=10)
-            report("ban reached the socket on the other process", time.monotonic() - started)
-            assert b.errors and b.errors[-1]["code"] == "banned", b.errors
-            assert "flooding" in b.errors[-1]["detail"]
-            assert b.ws.close_code == 4403
-            gone = await a.read_until(lambda frame: frame.get("type") == "presence")
-            assert gone["online"] == [{"id": ann.user_id, "username": "ann"}]
+        async with connected((ann, first)) as (a,):
+            # Ann hears of her own arrival before bob connects, and of his after: the
+            # next presence frame she reads can only be about the ban.
+            await a.read_until(lambda frame: frame.get("type") == "presence")
+            async with connected((bob, second)) as (b,):
+                await a.read_until(
+                    lambda frame: (
+                        frame.get("type") == "presence" and bob.user_id in online_ids(frame)
+                    )
+                )
+                started = time.monotonic()
+                # The admin is served by the first process; bob's socket lives on the second.
+                await asyncio.to_thread(
+                    admin_add,
+                    first,
+                    moderator.session,
+                    "/admin/chat/ban/add/",
+                    {"user": bob.user_id, "room": room_id(shared_env), "reason": "flooding"},
+                )
+                with pytest.raises(ConnectionClosed):
+                    await b.read_until(lambda frame: False, timeout=10)
+                report("ban reached the socket on the other process", time.monotonic() - started)
+                assert b.errors and b.errors[-1]["code"] == "banned", b.errors
+                assert "flooding" in b.errors[-1]["detail"]
+                assert b.ws.close_code == 4403
+                gone = await a.read_until(lambda frame: frame.get("type") == "presence")
+                assert gone["online"] == [{"id": ann.user_id, "username": "ann"}]
 
-            # Reconnecting through either process is refused the same way.
-            for server in (first, second):
-                async with ws_connect(server, ROOM, bob.session) as again:
-                    refusal = await recv_until(again, lambda frame: True)
-                    assert refusal["type"] == "error" and refusal["code"] == "banned"
-                    with pytest.raises(ConnectionClosed):
-                        await asyncio.wait_for(again.recv(), 10)
-                    assert again.close_code == 4403
+                # Reconnecting through either process is refused the same way.
+                for server in (first, second):
+                    async with ws_connect(server, ROOM, bob.session) as again:
+                        refusal = await recv_until(again, lambda frame: True)
+                        assert refusal["type"] == "error" and refusal["code"] == "banned"
+                        with pytest.raises(ConnectionClosed):
+                            await asyncio.wait_for(again.recv(), 10)
+                        assert again.close_code == 4403
 
     run_async(ban())
 
