@@ -348,6 +348,21 @@ async def heartbeat(clients: list[ChatClient]) -> None:
         await asyncio.sleep(HEARTBEAT)
 
 
+@contextlib.asynccontextmanager
+async def heartbeating(clients: list[ChatClient]) -> AsyncIterator[None]:
+    """Ping from the clients while the block runs, as browsers do.
+
+    A socket silent for JABBER_PRESENCE_TIMEOUT (60 s) is pruned, and a process
+    left with no live socket is taken for dead and unsubscribed from its rooms: a
+    test that may outlast that on a loaded machine must heartbeat like a browser.
+    """
+    pinger = asyncio.create_task(heartbeat(clients))
+    try:
+        yield
+    finally:
+        pinger.cancel()
+
+
 async def until_messages_cross(
     sender: ChatClient, receiver: ChatClient, body: str, timeout: float = 30.0
 ) -> int:
@@ -868,7 +883,7 @@ def test_a_client_that_stops_reading_is_dropped_and_stalls_nobody(start_server, 
 
     async def flood_the_room() -> None:
         slow = ChatClient(ann)
-        async with connected((bob, first), (cat, second)) as (b, c):
+        async with connected((bob, first), (cat, second)) as (b, c), heartbeating([b, c, slow]):
             await c.send_and_confirm("before the flood", "c-0")
             raw, hello = await asyncio.to_thread(open_unread_socket, first, ann.session)
             with contextlib.closing(raw):
@@ -911,7 +926,7 @@ def test_a_resume_replays_hundreds_of_long_messages_on_daphne(start_server, shar
     body = "y" * 4000  # the longest body by default: 1.2 MB of replay in all
 
     async def away_then_back() -> None:
-        async with connected((ann, server), (bob, server)) as (a, b):
+        async with connected((ann, server), (bob, server)) as (a, b), heartbeating([a, b]):
             await b.send_and_confirm("last one ann read", "b-0")
             await a.receive_through(1)
             await a.close()
