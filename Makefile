@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup migrate run test test-js test-prod test-all lint format bench superuser
+.PHONY: setup migrate run test test-js test-prod test-all test-repeat lint format bench superuser
 
 setup: $(VENV)/.installed
 
@@ -42,6 +42,28 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
 test-all: test test-prod
+
+# Hunt flaky tests: run `make $(SUITE)` (test or test-prod) N times in a row with the
+# same PYTEST_ARGS, e.g. `make test-repeat N=20 PYTEST_ARGS='-q -m "live or browser"'`.
+# Stops at the first failing run and names it; every run's output and JUnit XML are
+# kept in REPEAT_LOGS.
+N ?= 10
+SUITE ?= test
+REPEAT_LOGS ?= /tmp/jabber-test-repeat
+test-repeat: setup node_modules/.package-lock.json
+	@mkdir -p $(REPEAT_LOGS)
+	@for run in $$(seq 1 $(N)); do \
+		log=$(REPEAT_LOGS)/run-$$run.log; \
+		if PYTEST_ADDOPTS="$$PYTEST_ADDOPTS --junitxml=$(REPEAT_LOGS)/run-$$run.xml" \
+			$(MAKE) --no-print-directory $(SUITE) >$$log 2>&1; then \
+			echo "test-repeat: run $$run of $(N) passed: $$(tail -n 1 $$log)"; \
+		else \
+			tail -n 60 $$log; \
+			echo "test-repeat: run $$run of $(N) FAILED (make $(SUITE); log $$log)"; \
+			exit 1; \
+		fi; \
+	done; \
+	echo "test-repeat: all $(N) runs of make $(SUITE) passed (logs in $(REPEAT_LOGS))"
 
 lint: setup
 	$(VENV)/bin/ruff check .

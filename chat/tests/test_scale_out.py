@@ -350,6 +350,21 @@ async def heartbeat(clients: list[ChatClient]) -> None:
         await asyncio.sleep(HEARTBEAT)
 
 
+@contextlib.asynccontextmanager
+async def heartbeating(clients: list[ChatClient]) -> AsyncIterator[None]:
+    """Ping from the clients while the block runs, as browsers do.
+
+    A socket silent for JABBER_PRESENCE_TIMEOUT (60 s) is pruned, and a process
+    left with no live socket is taken for dead and unsubscribed from its rooms: a
+    test that may outlast that on a loaded machine must heartbeat like a browser.
+    """
+    pinger = asyncio.create_task(heartbeat(clients))
+    try:
+        yield
+    finally:
+        pinger.cancel()
+
+
 async def until_messages_cross(
     sender: ChatClient, receiver: ChatClient, body: str, timeout: float = 30.0
 ) -> int:
@@ -421,33 +436,42 @@ def test_admin_ban_on_one_process_closes_the_socket_on_another_with_4403(start_s
     ann, bob = make_users(shared_env, "ann", "bob")
 
     async def ban() -> None:
-        async with connected((ann, first), (bob, second)) as (a, b):
-            started = time.monotonic()
-            # The admin is served by the first process; bob's socket lives on the second.
-            await asyncio.to_thread(
-                admin_add,
-                first,
-                moderator.session,
-                "/admin/chat/ban/add/",
-                {"user": bob.user_id, "room": room_id(shared_env), "reason": "flooding"},
-            )
-            with pytest.raises(ConnectionClosed):
-                await b.read_until(lambda frame: False, timeout=10)
-            report("ban reached the socket on the other process", time.monotonic() - started)
-            assert b.errors and b.errors[-1]["code"] == "banned", b.errors
-            assert "flooding" in b.errors[-1]["detail"]
-            assert b.ws.close_code == 4403
-            gone = await a.read_until(lambda frame: frame.get("type") == "presence")
-            assert gone["online"] == [{"id": ann.user_id, "username": "ann"}]
+        async with connected((ann, first)) as (a,):
+            # Ann hears of her own arrival before bob connects, and of his after: the
+            # next presence frame she reads can only be about the ban.
+            await a.read_until(lambda frame: frame.get("type") == "presence")
+            async with connected((bob, second)) as (b,):
+                await a.read_until(
+                    lambda frame: (
+                        frame.get("type") == "presence" and bob.user_id in online_ids(frame)
+                    )
+                )
+                started = time.monotonic()
+                # The admin is served by the first process; bob's socket lives on the second.
+                await asyncio.to_thread(
+                    admin_add,
+                    first,
+                    moderator.session,
+                    "/admin/chat/ban/add/",
+                    {"user": bob.user_id, "room": room_id(shared_env), "reason": "flooding"},
+                )
+                with pytest.raises(ConnectionClosed):
+                    await b.read_until(lambda frame: False, timeout=10)
+                report("ban reached the socket on the other process", time.monotonic() - started)
+                assert b.errors and b.errors[-1]["code"] == "banned", b.errors
+                assert "flooding" in b.errors[-1]["detail"]
+                assert b.ws.close_code == 4403
+                gone = await a.read_until(lambda frame: frame.get("type") == "presence")
+                assert gone["online"] == [{"id": ann.user_id, "username": "ann"}]
 
-            # Reconnecting through either process is refused the same way.
-            for server in (first, second):
-                async with ws_connect(server, ROOM, bob.session) as again:
-                    refusal = await recv_until(again, lambda frame: True)
-                    assert refusal["type"] == "error" and refusal["code"] == "banned"
-                    with pytest.raises(ConnectionClosed):
-                        await asyncio.wait_for(again.recv(), 10)
-                    assert again.close_code == 4403
+                # Reconnecting through either process is refused the same way.
+                for server in (first, second):
+                    async with ws_connect(server, ROOM, bob.session) as again:
+                        refusal = await recv_until(again, lambda frame: True)
+                        assert refusal["type"] == "error" and refusal["code"] == "banned"
+                        with pytest.raises(ConnectionClosed):
+                            await asyncio.wait_for(again.recv(), 10)
+                        assert again.close_code == 4403
 
     run_async(ban())
 
@@ -612,7 +636,14 @@ def test_a_socket_older_than_the_group_expiry_still_receives_after_heartbeats(
     start_server, shared_env
 ):
     group_expiry = 2
-    env = {**shared_env, **QUICK_HEARTBEATS, "JABBER_GROUP_EXPIRY": str(group_expiry)}
+    # Re-joined at most every half second while pings come (every quarter second): a
+    # process may stall well over a second before a membership runs out.
+    env = {
+        **shared_env,
+        **QUICK_HEARTBEATS,
+        "JABBER_GROUP_REJOIN_INTERVAL": "0.5",
+        "JABBER_GROUP_EXPIRY": str(group_expiry),
+    }
     first, second = start_server(env), start_server(env)
     ann, bob = make_users(env, "ann", "bob")
 
@@ -628,13 +659,15 @@ def test_a_socket_older_than_the_group_expiry_still_receives_after_heartbeats(
                             lambda frame: frame.get("type") == "message",
                             timeout=max(0.0, 2.5 * group_expiry - (time.monotonic() - opened)),
                         )
+                assert time.monotonic() - opened > 2 * group_expiry
+                # Heartbeats go on while the message travels, as a browser's do: stopped
+                # first, the memberships would age by the send's own latency as well.
+                echo = await a.send_and_confirm("still here", "a-1")
+                assert echo["type"] == "message"
+                received = await b.read_until(lambda frame: frame.get("type") == "message")
+                assert received == echo
             finally:
                 pinger.cancel()
-            assert time.monotonic() - opened > 2 * group_expiry
-            echo = await a.send_and_confirm("still here", "a-1")
-            assert echo["type"] == "message"
-            received = await b.read_until(lambda frame: frame.get("type") == "message")
-            assert received == echo
             assert not b.holes() and not a.holes()
 
     run_async(outlive())
@@ -741,8 +774,11 @@ def test_a_broadcast_dropped_by_a_full_channel_is_repaired_by_seq(start_server, 
                 os.kill(receiving.pid, signal.SIGCONT)
             await b.send_and_confirm("after the burst", "b-6")
 
-            # Ann plays the client: read until the last message, notice the jump, repair.
-            await a.read_until(lambda frame: frame.get("seq") == 7)
+            # Ann plays the client: her next heartbeat's pong names the latest seq, she
+            # notices the jump and repairs it. "after the burst" may be dropped as well
+            # (the resumed process may not have drained its queue of one by then), so
+            # waiting for it to arrive live would wait for something never promised.
+            assert (await a.ping())["seq"] == 7
             live = [seq for seq in a.live_seqs if seq > 1]
             missing = sorted(set(range(2, 8)) - set(live))
             print(f"\n[scale-out] ann received seqs {live} live; the layer dropped {missing}")
@@ -856,7 +892,7 @@ def test_a_client_that_stops_reading_is_dropped_and_stalls_nobody(start_server, 
 
     async def flood_the_room() -> None:
         slow = ChatClient(ann)
-        async with connected((bob, first), (cat, second)) as (b, c):
+        async with connected((bob, first), (cat, second)) as (b, c), heartbeating([b, c, slow]):
             await c.send_and_confirm("before the flood", "c-0")
             raw, hello = await asyncio.to_thread(open_unread_socket, first, ann.session)
             with contextlib.closing(raw):
@@ -899,7 +935,7 @@ def test_a_resume_replays_hundreds_of_long_messages_on_daphne(start_server, shar
     body = "y" * 4000  # the longest body by default: 1.2 MB of replay in all
 
     async def away_then_back() -> None:
-        async with connected((ann, server), (bob, server)) as (a, b):
+        async with connected((ann, server), (bob, server)) as (a, b), heartbeating([a, b]):
             await b.send_and_confirm("last one ann read", "b-0")
             await a.receive_through(1)
             await a.close()

@@ -138,6 +138,24 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Give each run its own SQLite test database file (pytest-django's hook for this).
+
+    One fixed file per checkout would be deleted and re-created under a run by any
+    other run started meanwhile (``make test-repeat`` beside a targeted pytest).
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3") and "JABBER_TEST_SQLITE_NAME" not in os.environ:
+        test_name = tmp_path_factory.getbasetemp() / "test-db.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(test_name)
+
+
+@pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite file migrated once per run, copied by ``sqlite_env`` for each test."""
     path = tmp_path_factory.mktemp("sqlite-template") / "db.sqlite3"

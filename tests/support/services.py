@@ -574,6 +574,26 @@ def app_env(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
     return environment
 
 
+def _listens_on(pid: int, port: int) -> bool:
+    """Tell whether process ``pid`` holds the socket listening on loopback ``port`` (Linux)."""
+    try:
+        table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return True  # no /proc to ask: trust the answer
+    address = f"0100007F:{port:04X}"
+    listening = {
+        f"socket:[{fields[9]}]"
+        for fields in (line.split() for line in table)
+        if fields[1] == address and fields[3] == "0A"
+    }
+    for descriptor in descriptors:
+        with contextlib.suppress(OSError):
+            if os.readlink(descriptor) in listening:
+                return True
+    return False
+
+
 def sqlite_url(path: Path | str) -> str:
     """Return the DATABASE_URL of an SQLite file at an absolute ``path``."""
     return f"sqlite:///{Path(path).resolve()}"
@@ -660,6 +680,9 @@ class ServerProcess(Stoppable):
         self.env = dict(env)
         self.kind = kind
         self.port = port or free_port()
+        # A port we chose may be taken by another run on this machine before the
+        # server binds it; a first start may then move to another (see start).
+        self._port_chosen_here = port is None
         self.startup_timeout = startup_timeout
         self.core = core
         self.other_command = command
@@ -719,6 +742,20 @@ class ServerProcess(Stoppable):
         """Start (again, same port); wait for /healthz 200, or any answer unless ``healthy``."""
         if self.process is not None and self.process.poll() is None:
             raise ServiceError(f"{self.kind} on port {self.port} is already running")
+        first_start = self.process is None
+        for attempt in range(3):
+            try:
+                return self._start_once(healthy)
+            except ServiceError as error:
+                # Only a port nobody knows yet may change, and only when it was taken.
+                taken = "already in use" in str(error).lower()
+                if not (taken and first_start and self._port_chosen_here) or attempt == 2:
+                    raise
+                self.port = free_port()
+                self.log_path = self.log_path.with_name(f"{self.kind}-{self.port}.log")
+        raise AssertionError("unreachable")
+
+    def _start_once(self, healthy: bool) -> ServerProcess:
         with open(self.log_path, "ab") as log:
             log.write(f"--- starting: {' '.join(self.command())}\n".encode())
         self.process = _spawn(self.command(), self.log_path, cwd=REPO_ROOT, env=app_env(self.env))
@@ -744,7 +781,8 @@ class ServerProcess(Stoppable):
             answer = self.healthz()
             if answer is not None:
                 status, body = answer
-                if status == 200 or not healthy:
+                # Another run's server may hold the port while ours fails to bind it.
+                if (status == 200 or not healthy) and _listens_on(process.pid, self.port):
                     return
                 last_answer = f"{status} {body}"
             if time.monotonic() >= deadline:
