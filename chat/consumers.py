@@ -13,7 +13,7 @@ from chat.realtime.runtime import get_runtime
 from chat.services import ChatError
 from jabber import clock, events
 from jabber.events import CloseCode
-from jabber.groups import room_group, session_group, user_group
+from jabber.groups import room_group, session_group, user_group, watch_group
 from presence import services as presence
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
 
         self.room = admission.room
+        self.watched = admission.watched
         self.ready = False
         self.pending: list[str] = []
         self.last_touch = clock.now()
@@ -136,10 +137,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     def _groups(self) -> list[str]:
-        """The room, and this person and session for bans and logouts."""
+        """The room, this person and session (bans, logouts, read positions), and the
+        person's other rooms (activity)."""
         groups = [room_group(self.room.id), user_group(self.user_id)]
         if self.session_key:
             groups.append(session_group(self.session_key))
+        groups.extend(watch_group(room_id) for room_id in self.watched)
         return groups
 
     def _schedule_session_end(self) -> None:
@@ -271,6 +274,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Nothing to broadcast: the sender alone hears how things stand.
             await self.reply(result.frame)
 
+    async def on_read(self, command: protocol.ReadCommand) -> None:
+        # Every socket of the user, this one included, hears `read` if it moved.
+        await database_sync_to_async(services.mark_read)(self.user, self.room, command.seq)
+
     handlers = {
         protocol.SendCommand: on_message,
         protocol.HistoryCommand: on_history,
@@ -279,6 +286,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         protocol.EditCommand: on_edit,
         protocol.DeleteCommand: on_delete,
         protocol.ReactCommand: on_react,
+        protocol.ReadCommand: on_read,
     }
 
     def _heartbeat(self) -> tuple[int, bool, bool]:

@@ -1,9 +1,9 @@
 """Every state change of the chat, one module per topic, called by the consumer, admin and tests.
 
 ``messages`` (send, edit, delete), ``reactions``, ``handshake`` (admitting and opening sockets),
-``moderation`` (bans, mutes, the admin log), ``rooms``, ``limits`` (rate limits)
-and ``errors`` (the one error type). Functions return data and raise
-``ChatError`` with a protocol error code; the callers turn that into frames or pages.
+``moderation`` (bans, mutes, the admin log), ``rooms``, ``reads`` (read positions,
+mentions), ``limits`` (rate limits) and ``errors`` (the one error type). Functions return
+data and raise ``ChatError`` with a protocol error code; the callers turn that into frames or pages.
 """
 
 from chat.services.errors import ChatError, settle
@@ -38,6 +38,7 @@ from chat.services.moderation import (
     mute_user,
 )
 from chat.services.reactions import ReactionResult, is_one_emoji, react
+from chat.services.reads import leave_room, mark_read
 from chat.services.rooms import get_or_create_room, join_rooms, room_latest_seq, set_room_locked
 
 __all__ = [
@@ -64,7 +65,9 @@ __all__ = [
     "is_one_emoji",
     "join_bucket",
     "join_rooms",
+    "leave_room",
     "log_action",
+    "mark_read",
     "mute_user",
     "open_sockets",
     "react",

@@ -20,6 +20,8 @@ class Admission:
 
     room: Room
     ban: Ban | None
+    # The user's other rooms: the socket hears their `activity` (docs/protocol.md).
+    watched: frozenset[int] = frozenset()
 
 
 def admit(user, room_name: str) -> Admission:
@@ -31,6 +33,7 @@ def admit(user, room_name: str) -> Admission:
 def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatError]:
     """admit() for several sockets (user, room name), with the queries done once for all."""
     open_sockets = presence.open_socket_counts({user.pk for user, _ in requests})
+    member_rooms = selectors.member_room_ids({user.pk for user, _ in requests})
     rooms: dict[str, Room] = {}
     for _, name in requests:
         if name not in rooms:
@@ -57,7 +60,8 @@ def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatErro
                 outcomes.append(ChatError("rate_limited", "Joining too often.", retry_after=wait))
                 continue
             open_sockets[user.pk] = open_sockets.get(user.pk, 0) + 1
-        outcomes.append(Admission(room=room, ban=ban))
+        watched = frozenset(member_rooms[user.pk] - {room.pk})
+        outcomes.append(Admission(room=room, ban=ban, watched=watched))
     return outcomes
 
 
@@ -87,6 +91,8 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
     """
     changes = presence.join_many([(r.key, r.user.pk, r.room.pk, r.hub_channel) for r in requests])
     join_rooms({(r.user.pk, r.room.pk) for r in requests})
+    # After joining: the room itself is one of them, its read position from before.
+    rooms = selectors.rooms_for_many({r.user.pk for r in requests})
     replays: dict[tuple[int, int | None], tuple[list[list[dict]], bool, bool]] = {}
     onlines: dict[int, list[dict]] = {}
     opened = []
@@ -98,6 +104,10 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
             onlines[room.pk] = presence.online(room.pk)
         chunks, has_more, gap = replays[room.pk, request.after]
         online = onlines[room.pk]
+        own_rooms = rooms[request.user.pk]
+        last_read_seq = next(
+            (entry["last_read_seq"] for entry in own_rooms if entry["name"] == room.name), 0
+        )
         hello = protocol.hello_frame(
             room=room.name,
             you=protocol.user_payload(request.user),
@@ -105,6 +115,8 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
             messages=chunks[0],
             has_more=has_more,
             gap=gap,
+            last_read_seq=last_read_seq,
+            rooms=own_rooms,
         )
         # A replay too big for one frame continues as history frames, oldest first.
         sequels = [

@@ -15,6 +15,13 @@ from chat.models import Message, Room
 from chat.services.errors import ChatError, settle
 from chat.services.limits import send_bucket
 from chat.services.moderation import is_moderator, log_action
+from chat.services.reads import (
+    activity_event,
+    advance_senders,
+    deleted_activity_event,
+    record_mentions,
+    rewrite_mentions,
+)
 from jabber import clock, events
 
 # Characters that make text lie about itself: bidi overrides and isolates, and
@@ -128,6 +135,8 @@ def send_messages(requests: Sequence[SendRequest]) -> list[SendResult | ChatErro
                     )
                     for message in created
                 ]
+                if created:
+                    broadcasts.append(activity_event(created))
                 # In seq order per room; clients repair any gap by seq all the same.
                 transaction.on_commit(lambda: events.publish(*broadcasts))
         except IntegrityError:
@@ -205,6 +214,8 @@ def _store(
             resends[key] = message
     if stored:
         Message.objects.bulk_create(stored)
+        record_mentions(stored)
+        advance_senders(stored)
         for room in {message.room_id: message.room for message in stored}.values():
             Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq, last_activity=now)
     return stored
@@ -280,6 +291,7 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
         message.mentions = rendered.mentions
         message.edited = clock.utcnow()
         message.save(update_fields=["body", "html", "text", "mentions", "edited"])
+        rewrite_mentions(message)
         reactions = selectors.reactions_by_message([message.pk]).get(message.pk)
         payload = protocol.message_payload(message, reactions)
         event = room_frame(room.id, protocol.message_edited_frame(payload))
@@ -316,7 +328,8 @@ def _hide(message: Message, actor) -> None:
     if message.user_id != actor.id:
         log_action(actor, message, "Deleted (hidden) message.")
     event = room_frame(message.room_id, protocol.message_deleted_frame(message.pk))
-    transaction.on_commit(lambda: events.publish(event))
+    activity = deleted_activity_event(message)
+    transaction.on_commit(lambda: events.publish(event, activity))
 
 
 def room_frame(room_id: int, frame: dict, *, except_user: int | None = None) -> events.RoomFrame:

@@ -24,8 +24,20 @@ def set_room_locked(room: Room, locked: bool) -> Room:
 
 
 def join_rooms(pairs: set[tuple[int, int]]) -> None:
-    """Make each (user id, room id) a membership, if it is not one already (opening a room)."""
+    """Make each (user id, room id) a membership, if it is not one already (opening a room).
+
+    A new member has read what came before: joining shows the latest messages,
+    and a backlog of strangers' talk is not news to anyone.
+    """
+    if not pairs:
+        return
+    last_seqs = dict(
+        Room.objects.filter(pk__in={room_id for _, room_id in pairs}).values_list("pk", "last_seq")
+    )
     Membership.objects.bulk_create(
-        [Membership(user_id=user_id, room_id=room_id) for user_id, room_id in pairs],
+        [
+            Membership(user_id=user_id, room_id=room_id, last_read_seq=last_seqs.get(room_id, 0))
+            for user_id, room_id in pairs
+        ],
         ignore_conflicts=True,
     )

@@ -28,6 +28,11 @@ async def test_hello_is_the_first_frame_with_room_user_and_online_list(ann):
         "online": [{"id": ann.id, "username": "ann"}],
         "messages": [],
         "has_more": False,
+        "last_read_seq": 0,
+        "rooms": [
+            {"name": "lobby", "title": "lobby", "kind": "public", "unread": 0, "mentions": 0,
+             "last_seq": 0, "last_read_seq": 0, "level": "all"},
+        ],  # fmt: skip
     }
     await socket.close()
 
