@@ -1,0 +1,225 @@
+"""Read positions, mentions and exact unread counts (SPEC §9, §10), at the service layer."""
+
+import random
+
+import pytest
+
+from accounts.tests.factories import UserFactory
+from chat import protocol, selectors, services
+from chat.models import Membership, Mention, Message
+from chat.services import ChatError
+from chat.tests.factories import RoomFactory
+from jabber import events
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_send_limit(settings):
+    settings.JABBER_RATE_BURST = 100_000
+
+
+def entry(user, name: str) -> dict:
+    (found,) = [room for room in selectors.rooms_for(user) if room["name"] == name]
+    return found
+
+
+def position(user, room) -> int:
+    return Membership.objects.get(user=user, room=room).last_read_seq
+
+
+def test_a_mention_is_stored_as_a_row_for_each_member_mentioned_but_the_author(ann, bob, lobby):
+    services.join_rooms({(ann.id, lobby.id), (bob.id, lobby.id)})
+    message = services.send_message(user=ann, room=lobby, body="@bob @ann @bob @nobody").message
+    assert message.mentions == [bob.id, ann.id]
+    assert list(Mention.objects.values_list("user_id", "room_id", "seq")) == [
+        (bob.id, lobby.id, message.seq)
+    ]
+
+
+def test_an_edit_rewrites_the_mentions(ann, bob, lobby):
+    carol = UserFactory(username="carol")
+    services.join_rooms({(ann.id, lobby.id), (bob.id, lobby.id), (carol.id, lobby.id)})
+    message = services.send_message(user=ann, room=lobby, body="hi @bob").message
+    services.edit_message(user=ann, room=lobby, message_id=message.id, body="hi @carol")
+    assert list(Mention.objects.values_list("user_id", flat=True)) == [carol.id]
+    assert entry(bob, "lobby")["mentions"] == 0
+    assert entry(carol, "lobby")["mentions"] == 1
+
+
+def test_sending_moves_the_senders_read_position_to_the_message(ann, bob, lobby):
+    services.join_rooms({(ann.id, lobby.id), (bob.id, lobby.id)})
+    services.send_message(user=bob, room=lobby, body="one")
+    services.send_message(user=bob, room=lobby, body="two")
+    assert entry(ann, "lobby")["unread"] == 2
+    services.send_message(user=ann, room=lobby, body="three")
+    assert position(ann, lobby) == 3
+    assert entry(ann, "lobby")["unread"] == 0
+
+
+def test_a_batch_moves_each_senders_position_in_each_room(ann, bob, lobby):
+    other = RoomFactory(name="other")
+    services.join_rooms({(ann.id, lobby.id), (bob.id, lobby.id), (ann.id, other.id)})
+    services.send_messages(
+        [
+            services.SendRequest(ann, lobby, "a1"),
+            services.SendRequest(bob, lobby, "b1"),
+            services.SendRequest(ann, other, "o1"),
+            services.SendRequest(ann, other, "o2"),
+        ]
+    )
+    assert (position(ann, lobby), position(bob, lobby), position(ann, other)) == (1, 2, 2)
+
+
+def test_a_new_member_starts_with_what_came_before_read(ann, bob, lobby):
+    services.join_rooms({(bob.id, lobby.id)})
+    services.send_message(user=bob, room=lobby, body="before ann came")
+    services.join_rooms({(ann.id, lobby.id)})
+    assert entry(ann, "lobby") | {"title": None} == {
+        "name": "lobby", "title": None, "kind": "public", "unread": 0, "mentions": 0,
+        "last_seq": 1, "last_read_seq": 1, "level": "all",
+    }  # fmt: skip
+
+
+def test_read_keeps_the_highest_position_and_clamps_to_the_last_seq(ann, bob, lobby):
+    services.join_rooms({(ann.id, lobby.id), (bob.id, lobby.id)})
+    for body in ("one", "two", "three"):
+        services.send_message(user=bob, room=lobby, body=body)
+    assert services.mark_read(ann, lobby, 2)["unread"] == 1
+    assert services.mark_read(ann, lobby, 1) is None, "never moves back"
+    assert position(ann, lobby) == 2
+    assert services.mark_read(ann, lobby, 2**63 - 1)["last_read_seq"] == 3
+    assert position(ann, lobby) == 3
+
+
+def test_read_announces_the_new_position_with_the_counts_to_every_socket_of_the_user(
+    ann, bob, lobby, monkeypatch
+):
+    published = []
+    monkeypatch.setattr(events, "publish", lambda *sent: published.extend(sent))
+    services.join_rooms({(ann.id, lobby.id), (bob.id, lobby.id)})
+    services.send_message(user=bob, room=lobby, body="one")
+    services.send_message(user=bob, room=lobby, body="hi @ann")
+    published.clear()
+    services.mark_read(ann, lobby, 1)
+    (event,) = published
+    assert event.user == ann.id
+    assert protocol.decode(event.text) == {
+        "type": "read", "room": "lobby", "seq": 1, "unread": 1, "mentions": 1, "last_seq": 2,
+    }  # fmt: skip
+
+
+def test_read_of_a_negative_seq_is_refused(ann, lobby):
+    with pytest.raises(ChatError) as refused:
+        services.mark_read(ann, lobby, -1)
+    assert refused.value.code == "bad_request"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "read"},
+        {"type": "read", "seq": "3"},
+        {"type": "read", "seq": -1},
+        {"type": "read", "seq": 1.5},
+        {"type": "read", "seq": True},
+        {"type": "read", "seq": None},
+        {"type": "read", "seq": 2**64},
+        {"type": "read", "seq": [1]},
+    ],
+)
+def test_a_read_frame_without_a_whole_non_negative_seq_is_a_bad_request(frame):
+    with pytest.raises(protocol.ProtocolError) as refused:
+        protocol.parse(protocol.encode(frame))
+    assert refused.value.code == "bad_request"
+
+
+def test_unread_counts_visible_messages_by_others_above_the_position(ann, bob, lobby):
+    services.join_rooms({(ann.id, lobby.id), (bob.id, lobby.id)})
+    first = services.send_message(user=bob, room=lobby, body="one @ann").message
+    services.send_message(user=bob, room=lobby, body="two @ann")
+    services.send_message(user=bob, room=lobby, body="three")
+    assert (entry(ann, "lobby")["unread"], entry(ann, "lobby")["mentions"]) == (3, 2)
+    services.delete_message(actor=bob, room=lobby, message_id=first.id)
+    assert (entry(ann, "lobby")["unread"], entry(ann, "lobby")["mentions"]) == (2, 1)
+
+
+def test_a_rooms_level_decides_what_counts(ann, bob, lobby):
+    quiet, muted = RoomFactory(name="quiet"), RoomFactory(name="silent")
+    for room in (lobby, quiet, muted):
+        services.join_rooms({(ann.id, room.id), (bob.id, room.id)})
+        services.send_message(user=bob, room=room, body="plain")
+        services.send_message(user=bob, room=room, body="hey @ann")
+    Membership.objects.filter(user=ann, room=quiet).update(level=Membership.Level.MENTIONS)
+    Membership.objects.filter(user=ann, room=muted).update(level=Membership.Level.NOTHING)
+    counts = {r["name"]: (r["unread"], r["mentions"]) for r in selectors.rooms_for(ann)}
+    assert counts == {"lobby": (2, 1), "quiet": (1, 1), "silent": (0, 0)}
+
+
+def test_leaving_a_room_removes_it_from_the_list(ann, lobby):
+    services.join_rooms({(ann.id, lobby.id)})
+    assert services.leave_room(ann, lobby)
+    assert selectors.rooms_for(ann) == []
+    assert not services.leave_room(ann, lobby)
+
+
+def test_the_rooms_of_a_member_of_200_rooms_take_one_query(ann, bob, django_assert_num_queries):
+    rooms = [RoomFactory(name=f"r{index:03}") for index in range(200)]
+    services.join_rooms({(user.id, room.id) for room in rooms for user in (ann, bob)})
+    for room in rooms[:20]:
+        services.send_message(user=bob, room=room, body="hi @ann")
+    with django_assert_num_queries(1):
+        found = selectors.rooms_for(ann)
+    assert len(found) == 200
+    assert sum(room["unread"] for room in found) == 20
+    assert sum(room["mentions"] for room in found) == 20
+    with django_assert_num_queries(1):
+        both = selectors.rooms_for_many([ann.id, bob.id])
+    assert [len(both[ann.id]), len(both[bob.id])] == [200, 200]
+
+
+def expected_counts(user, room) -> tuple[int, int]:
+    """The counts computed the slow way, from the messages themselves."""
+    membership = Membership.objects.get(user=user, room=room)
+    unread = mentions = 0
+    for message in Message.objects.filter(room=room, deleted__isnull=True):
+        if message.user_id == user.id or message.seq <= membership.last_read_seq:
+            continue
+        unread += 1
+        mentions += user.id in message.mentions
+    if membership.level == Membership.Level.MENTIONS:
+        unread = mentions
+    if membership.level == Membership.Level.NOTHING:
+        unread = mentions = 0
+    return unread, mentions
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_counts_stay_exact_through_random_sends_edits_deletes_reads_and_levels(seed, lobby):
+    chance = random.Random(seed)
+    people = [UserFactory(username=name) for name in ("ann", "bob", "cat")]
+    rooms = [lobby, RoomFactory(name="two")]
+    services.join_rooms({(user.id, room.id) for user in people for room in rooms})
+    for _ in range(120):
+        user, room = chance.choice(people), chance.choice(rooms)
+        action = chance.random()
+        mine = list(Message.objects.filter(user=user, room=room, deleted__isnull=True))
+        if action < 0.5:
+            names = " ".join(f"@{p.username}" for p in chance.sample(people, chance.randint(0, 2)))
+            services.send_message(user=user, room=room, body=f"hello {names}")
+        elif action < 0.6 and mine:
+            names = " ".join(f"@{p.username}" for p in chance.sample(people, chance.randint(0, 2)))
+            target = chance.choice(mine)
+            services.edit_message(user=user, room=room, message_id=target.id, body=f"e {names}")
+        elif action < 0.7 and mine:
+            services.delete_message(actor=user, room=room, message_id=chance.choice(mine).id)
+        elif action < 0.95:
+            room.refresh_from_db()
+            services.mark_read(user, room, chance.randint(0, room.last_seq + 2))
+        else:
+            level = chance.choice(Membership.Level.values)
+            Membership.objects.filter(user=user, room=room).update(level=level)
+        for person in people:
+            for entry_ in selectors.rooms_for(person):
+                room_ = next(r for r in rooms if r.name == entry_["name"])
+                assert (entry_["unread"], entry_["mentions"]) == expected_counts(person, room_)
