@@ -3,6 +3,7 @@
 import random
 
 import pytest
+from channels.db import database_sync_to_async
 
 from accounts.tests.factories import UserFactory
 from chat import protocol, selectors, services
@@ -10,8 +11,10 @@ from chat.models import Membership, Mention, Message
 from chat.services import ChatError
 from chat.tests.factories import RoomFactory
 from jabber import events
+from jabber.testing.unit import open_socket
 
 pytestmark = pytest.mark.django_db
+db = database_sync_to_async
 
 
 @pytest.fixture(autouse=True)
@@ -223,3 +226,69 @@ def test_counts_stay_exact_through_random_sends_edits_deletes_reads_and_levels(s
             for entry_ in selectors.rooms_for(person):
                 room_ = next(r for r in rooms if r.name == entry_["name"])
                 assert (entry_["unread"], entry_["mentions"]) == expected_counts(person, room_)
+
+
+# On the socket ---------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_hello_carries_the_position_before_this_socket_and_the_users_rooms(ann, bob):
+    socket, _ = await open_socket(ann, "lobby")
+    other, _ = await open_socket(bob, "lobby")
+    await other.send({"type": "message", "body": "hi @ann"})
+    await socket.receive_type("message")
+    await socket.close()
+    socket, hello = await open_socket(ann, "lobby")
+    assert hello["last_read_seq"] == 0
+    assert [(r["name"], r["unread"], r["mentions"]) for r in hello["rooms"]] == [("lobby", 1, 1)]
+    await socket.close()
+    await other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_hears_activity_of_the_users_other_rooms_only(ann, bob):
+    await db(services.join_rooms)({(ann.id, (await db(RoomFactory)(name="news")).id)})
+    here, _ = await open_socket(ann, "lobby")
+    speaker, _ = await open_socket(bob, "news")
+    await speaker.send({"type": "message", "body": "extra @ann"})
+    activity = await here.receive_type("activity")
+    message = await speaker.receive_type("message")
+    assert activity == {
+        "type": "activity", "room": "news", "id": message["id"], "seq": 1,
+        "user_id": bob.id, "mentions": [ann.id],
+    }  # fmt: skip
+    # In its own room a socket gets the message itself, never activity for it.
+    reader, _ = await open_socket(ann, "news")
+    await speaker.send({"type": "message", "body": "second"})
+    await reader.receive_type("message")
+    await here.receive_type("activity", seq=2)
+    await speaker.send({"type": "delete", "id": message["id"]})
+    deleted = await here.receive_type("activity_deleted")
+    assert deleted["id"] == message["id"] and deleted["mentions"] == [ann.id]
+    await reader.roundtrip()
+    assert await reader.nothing_more()
+    for socket in (here, speaker, reader):
+        await socket.close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_read_reaches_every_socket_of_the_user_with_the_new_counts(ann, bob):
+    here, _ = await open_socket(ann, "lobby")
+    elsewhere, _ = await open_socket(ann, "news")
+    speaker, _ = await open_socket(bob, "lobby")
+    for body in ("one", "two @ann", "three"):
+        await speaker.send({"type": "message", "body": body})
+        await here.receive_type("message")
+    await here.send({"type": "read", "seq": 2})
+    expected = {"type": "read", "room": "lobby", "seq": 2, "unread": 1, "mentions": 0,
+                "last_seq": 3}  # fmt: skip
+    assert await elsewhere.receive_type("read") == expected
+    assert await here.receive_type("read") == expected
+    await here.send({"type": "read", "seq": 1})  # behind: nothing moves, nobody hears
+    await here.send({"type": "read", "seq": "x", "request_id": "r-1"})
+    error = await here.receive_type("error")
+    assert (error["code"], error["request_id"]) == ("bad_request", "r-1")
+    await elsewhere.roundtrip()
+    assert await elsewhere.nothing_more()
+    for socket in (here, elsewhere, speaker):
+        await socket.close()
