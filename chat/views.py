@@ -2,11 +2,13 @@
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from chat import selectors, services
 from chat.forms import JoinRoomForm
+from chat.models import Room
 from jabber import events
 from presence import services as presence
 
@@ -74,3 +76,21 @@ def _message_id(value: str | None) -> int | None:
     if value is None or not value.isascii() or not value.isdigit() or len(value) > 18:
         return None
     return int(value)
+
+
+@require_GET
+def rooms_api(request: HttpRequest) -> JsonResponse:
+    """The user's rooms with their counts, as `hello.rooms`; 403 JSON (not a login page) if
+    anonymous."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "forbidden", "detail": "Log in first."}, status=403)
+    return JsonResponse({"rooms": selectors.rooms_for(request.user)})
+
+
+@login_required
+@require_POST
+def leave(request: HttpRequest, name: str) -> HttpResponse:
+    """Leave a room (opening it again rejoins), then go to the lobby."""
+    room = get_object_or_404(Room, name=name)
+    services.leave_room(request.user, room)
+    return redirect("chat:lobby")

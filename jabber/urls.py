@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from chat.views import rooms_api
 from jabber.views import healthz
 
 # The admin logs in through allauth, so its login is rate limited like the rest.
@@ -18,4 +19,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("chat/", include("chat.urls")),
+    path("api/rooms/", rooms_api, name="api-rooms"),
 ]

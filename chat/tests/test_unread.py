@@ -4,6 +4,7 @@ import random
 
 import pytest
 from channels.db import database_sync_to_async
+from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from chat import protocol, selectors, services
@@ -292,3 +293,45 @@ async def test_a_read_reaches_every_socket_of_the_user_with_the_new_counts(ann, 
     assert await elsewhere.nothing_more()
     for socket in (here, elsewhere, speaker):
         await socket.close()
+
+
+# Pages and JSON --------------------------------------------------------------
+
+
+def test_api_rooms_lists_the_users_rooms_with_counts(ann, bob, lobby):
+    services.join_rooms({(ann.id, lobby.id), (bob.id, lobby.id)})
+    services.send_message(user=bob, room=lobby, body="hi @ann")
+    client = Client()
+    client.force_login(ann)
+    response = client.get("/api/rooms/")
+    assert response.status_code == 200
+    assert response.json() == {"rooms": selectors.rooms_for(ann)}
+    assert response.json()["rooms"][0]["mentions"] == 1
+
+
+def test_api_rooms_answers_an_anonymous_caller_403_json_not_a_login_page():
+    response = Client().get("/api/rooms/")
+    assert response.status_code == 403
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["error"] == "forbidden"
+
+
+def test_leaving_takes_a_post_with_csrf_and_opening_again_rejoins(ann, lobby):
+    services.join_rooms({(ann.id, lobby.id)})
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ann)
+    assert client.post("/chat/lobby/leave/").status_code == 403, "no CSRF token"
+    assert client.get("/chat/lobby/leave/").status_code == 405
+    client.get("/chat/")
+    token = client.cookies["csrftoken"].value
+    response = client.post("/chat/lobby/leave/", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 302 and response.headers["Location"] == "/chat/"
+    assert not Membership.objects.filter(user=ann).exists()
+    client.get("/chat/lobby/")
+    assert Membership.objects.filter(user=ann, room=lobby).exists()
+
+
+def test_leaving_a_room_that_does_not_exist_is_404(ann):
+    client = Client()
+    client.force_login(ann)
+    assert client.post("/chat/nowhere/leave/").status_code == 404
