@@ -472,15 +472,15 @@ def activity_deleted_frame(
     }
 
 
-def read_frame(entry: dict) -> dict:
-    """A read position moved: `seq` and the room's counts from there (a `rooms` entry)."""
+def read_frame(room: str, seq: int, unread: int, mentions: int, last_seq: int) -> dict:
+    """A read position moved: `seq`, and the room's counts from there up to `last_seq`."""
     return {
         "type": "read",
-        "room": entry["name"],
-        "seq": entry["last_read_seq"],
-        "unread": entry["unread"],
-        "mentions": entry["mentions"],
-        "last_seq": entry["last_seq"],
+        "room": room,
+        "seq": seq,
+        "unread": unread,
+        "mentions": mentions,
+        "last_seq": last_seq,
     }
 
 

@@ -101,7 +101,10 @@ def mark_read(user, room: Room, seq: int) -> dict | None:
     entry = selectors.room_entry(user.pk, room.pk)
     if entry is None:  # left the room meanwhile
         return None
-    text = protocol.encode(protocol.read_frame(entry))
+    frame = protocol.read_frame(
+        entry["name"], entry["last_read_seq"], entry["unread"], entry["mentions"], entry["last_seq"]
+    )
+    text = protocol.encode(frame)
     events.publish(events.UserFrame(user=user.pk, text=text))
     return entry
 
