@@ -1,0 +1,51 @@
+"""SPEC §9 in a real browser: the sidebar's counts follow activity, reads and deletes live."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from chat.tests.test_browser import browsing, enter_room, send, users  # noqa: F401
+
+
+def room_item(page, name: str):
+    return page.locator(f'[data-testid="rooms-nav-item"][data-room="{name}"]')
+
+
+def test_the_sidebar_counts_another_rooms_messages_and_a_read_elsewhere_clears_them(
+    server,
+    live_env,
+    browsing,  # noqa: F811
+):
+    ann, bob = users(live_env, "ann", "bob")
+    watcher = enter_room(browsing.open(server, ann), "news")  # ann joins news
+    enter_room(watcher, "town")
+    speaker = enter_room(browsing.open(server, bob), "news")
+    expect(room_item(watcher, "news")).to_be_visible()
+
+    send(speaker, "first")
+    send(speaker, "hey @ann, look")
+    news = room_item(watcher, "news")
+    expect(news.get_by_test_id("rooms-nav-unread")).to_have_text("2")
+    expect(news.get_by_test_id("rooms-nav-mentions")).to_have_text("@1")
+    expect(news).to_have_class(re.compile(r"\bhas-unread\b"))
+
+    # Reading news in another tab clears the counts here, through a read frame.
+    reader = enter_room(browsing.open(server, ann), "news")
+    reader.bring_to_front()
+    expect(news.get_by_test_id("rooms-nav-unread")).to_be_hidden()
+    expect(news).not_to_have_class(re.compile(r"\bhas-unread\b"))
+    assert browsing.problems(watcher) == []
+
+
+def test_the_lobby_shows_the_same_counts(server, live_env, browsing):  # noqa: F811
+    ann, bob = users(live_env, "ann", "bob")
+    lobby = enter_room(browsing.open(server, ann), "news")  # ann joins news
+    lobby.goto("/chat/")
+    speaker = enter_room(browsing.open(server, bob), "news")
+    send(speaker, "hello @ann")
+    lobby.reload()
+    news = room_item(lobby, "news")
+    expect(news.get_by_test_id("rooms-nav-unread")).to_have_text("1")
+    expect(news.get_by_test_id("rooms-nav-mentions")).to_have_text("@1")

@@ -1,0 +1,305 @@
+// Your rooms (docs/protocol.md, "hello" rooms, "activity", "activity_deleted",
+// "read"): their unread and mention counts kept exact from the frames, the
+// sidebar that shows them (templates/chat/_sidebar.html), the tab title, read
+// positions sent back to the server, and desktop notifications agreed across tabs.
+// The count logic (roomsFrom ... titleWith, ReadReporter) is pure: jstests/sidebar.test.mjs.
+
+/** Rooms by name from ROOM entries (hello.rooms, /api/rooms/). */
+export function roomsFrom(entries) {
+  const rooms = new Map();
+  for (const entry of entries) {
+    rooms.set(entry.name, {
+      name: entry.name,
+      title: entry.title ?? entry.name,
+      kind: entry.kind ?? "public",
+      unread: Number(entry.unread) || 0,
+      mentions: Number(entry.mentions) || 0,
+      lastSeq: Number(entry.last_seq) || 0,
+      lastReadSeq: Number(entry.last_read_seq) || 0,
+      level: entry.level ?? "all",
+      // Messages counted from activity past the last snapshot: seq -> {unread, mention}.
+      counted: new Map(),
+    });
+  }
+  return rooms;
+}
+
+function weigh(room, frame, meId) {
+  const mention = Array.isArray(frame.mentions) && frame.mentions.includes(meId);
+  return {
+    unread: room.level === "all" || (room.level === "mentions" && mention),
+    mention: room.level !== "nothing" && mention,
+  };
+}
+
+/**
+ * A new message in a room (an `activity` frame, or a `message` in the room on
+ * screen, as {room, id, seq, user_id, mentions}). Returns whether it changed the
+ * counts and whether it deserves a notification (a mention of you, or a direct message).
+ */
+export function applyActivity(rooms, frame, meId) {
+  const room = rooms.get(frame.room);
+  if (!room || frame.seq <= room.lastSeq) return { changed: false, notify: false };
+  room.lastSeq = frame.seq;
+  if (frame.user_id === meId) {
+    // Sending moved your read position to your message, the room's newest.
+    room.lastReadSeq = Math.max(room.lastReadSeq, frame.seq);
+    room.unread = 0;
+    room.mentions = 0;
+    room.counted.clear();
+    return { changed: true, notify: false };
+  }
+  if (frame.seq <= room.lastReadSeq) return { changed: false, notify: false };
+  const weight = weigh(room, frame, meId);
+  room.unread += weight.unread ? 1 : 0;
+  room.mentions += weight.mention ? 1 : 0;
+  room.counted.set(frame.seq, weight);
+  const notify =
+    room.level !== "nothing" && (weight.mention || (room.kind === "direct" && weight.unread));
+  return { changed: weight.unread || weight.mention, notify };
+}
+
+/** A message deleted in a room (`activity_deleted`, or `message_deleted` with its seq). */
+export function applyDeleted(rooms, frame, meId) {
+  const room = rooms.get(frame.room);
+  if (!room || frame.user_id === meId || frame.seq <= room.lastReadSeq) return false;
+  if (frame.seq > room.lastSeq) return false; // never counted
+  const weight = room.counted.get(frame.seq) ?? weigh(room, frame, meId);
+  room.counted.delete(frame.seq);
+  if (weight.unread) room.unread = Math.max(0, room.unread - 1);
+  if (weight.mention) room.mentions = Math.max(0, room.mentions - 1);
+  return weight.unread || weight.mention;
+}
+
+/** Your read position moved (a `read` frame): its counts hold up to its last_seq. */
+export function applyRead(rooms, frame) {
+  const room = rooms.get(frame.room);
+  if (!room || frame.seq < room.lastReadSeq) return false;
+  room.lastReadSeq = frame.seq;
+  room.unread = Number(frame.unread) || 0;
+  room.mentions = Number(frame.mentions) || 0;
+  for (const [seq, weight] of room.counted) {
+    if (seq <= frame.last_seq) {
+      room.counted.delete(seq);
+    } else {
+      // Counted from activity after the server took its counts: still unread.
+      room.unread += weight.unread ? 1 : 0;
+      room.mentions += weight.mention ? 1 : 0;
+    }
+  }
+  room.lastSeq = Math.max(room.lastSeq, Number(frame.last_seq) || 0);
+  return true;
+}
+
+/** The unread messages of every room. */
+export function totalUnread(rooms) {
+  let total = 0;
+  for (const room of rooms.values()) total += room.unread;
+  return total;
+}
+
+/** The tab's title: "(3) #releases · Jabber" while hidden with unread messages. */
+export function titleWith(base, total, hidden) {
+  return hidden && total > 0 ? `(${total}) ${base}` : base;
+}
+
+/** Sends `read` {seq} for the highest seq offered, at most once per interval. */
+export class ReadReporter {
+  constructor(send, { interval = 1000, now = () => Date.now(), schedule = setTimeout } = {}) {
+    this.send = send;
+    this.interval = interval;
+    this.now = now;
+    this.schedule = schedule;
+    this.sent = 0; // the highest seq the server has been told
+    this.sentAt = -Infinity;
+    this.waiting = 0; // a higher seq waiting for the interval to pass
+    this.timer = null;
+  }
+
+  offer(seq) {
+    if (seq <= this.sent) return;
+    this.waiting = Math.max(this.waiting, seq);
+    if (this.timer !== null) return;
+    const wait = this.sentAt + this.interval - this.now();
+    if (wait <= 0) {
+      this.#flush();
+    } else {
+      this.timer = this.schedule(() => {
+        this.timer = null;
+        this.#flush();
+      }, wait);
+    }
+  }
+
+  #flush() {
+    const seq = this.waiting;
+    if (seq <= this.sent) return;
+    if (this.send({ type: "read", seq })) {
+      this.sent = seq;
+      this.sentAt = this.now();
+      this.waiting = 0;
+    }
+  }
+}
+
+// The page ------------------------------------------------------------------------
+
+function entriesFromPage(root) {
+  return [...root.querySelectorAll('[data-testid="rooms-nav-item"]')].map((item) => ({
+    name: item.dataset.room,
+    title: item.querySelector(".rooms-nav-name")?.textContent.slice(1),
+    kind: item.dataset.kind,
+    unread: item.dataset.unread,
+    mentions: item.dataset.mentions,
+    last_seq: item.dataset.lastSeq,
+    last_read_seq: item.dataset.lastReadSeq,
+    level: item.dataset.level,
+  }));
+}
+
+/** The sidebar of a chat page: the server's rendering, kept live. */
+export class Sidebar {
+  constructor(root, { me, currentRoom = null } = {}) {
+    this.root = root;
+    this.me = me;
+    this.currentRoom = currentRoom;
+    this.rooms = roomsFrom(root ? entriesFromPage(root) : []);
+    this.baseTitle = document.title;
+    this.notifier = new Notifier(root?.querySelector('[data-testid="enable-notifications"]'), {
+      currentRoom,
+    });
+    document.addEventListener("visibilitychange", () => this.renderTitle());
+  }
+
+  /** Hand a server frame over; returns nothing. */
+  handle(frame) {
+    const me = this.me.id;
+    if (frame.type === "hello") {
+      this.rooms = roomsFrom(frame.rooms ?? []);
+    } else if (frame.type === "activity") {
+      this.#activity(frame);
+    } else if (frame.type === "message") {
+      this.#activity({
+        room: frame.room,
+        id: frame.id,
+        seq: frame.seq,
+        user_id: frame.user?.id,
+        mentions: frame.mentions,
+      });
+    } else if (frame.type === "activity_deleted") {
+      applyDeleted(this.rooms, frame, me);
+    } else if (frame.type === "read") {
+      applyRead(this.rooms, frame);
+    } else {
+      return;
+    }
+    this.render();
+  }
+
+  /** Take the counts of /api/rooms/ (the lobby, which has no socket). */
+  replace(entries) {
+    this.rooms = roomsFrom(entries);
+    this.render();
+  }
+
+  #activity(frame) {
+    const { notify } = applyActivity(this.rooms, frame, this.me.id);
+    const room = this.rooms.get(frame.room);
+    if (notify && room) this.notifier.offer(room, frame);
+  }
+
+  render() {
+    if (this.root) {
+      for (const item of this.root.querySelectorAll('[data-testid="rooms-nav-item"]')) {
+        const room = this.rooms.get(item.dataset.room);
+        if (!room) continue;
+        item.classList.toggle("has-unread", room.unread > 0);
+        item.classList.toggle("has-mentions", room.mentions > 0);
+        item.dataset.unread = room.unread;
+        item.dataset.mentions = room.mentions;
+        const unread = item.querySelector('[data-testid="rooms-nav-unread"]');
+        unread.textContent = room.unread;
+        unread.hidden = room.unread === 0;
+        const mentions = item.querySelector('[data-testid="rooms-nav-mentions"]');
+        mentions.textContent = `@${room.mentions}`;
+        mentions.hidden = room.mentions === 0;
+      }
+    }
+    this.renderTitle();
+  }
+
+  renderTitle() {
+    document.title = titleWith(this.baseTitle, totalUnread(this.rooms), document.hidden);
+  }
+}
+
+// Desktop notifications -------------------------------------------------------------
+
+const CLAIM_WAIT_MS = 250;
+
+/**
+ * Desktop notifications for mentions and direct messages: enabled from a button
+ * (never asked on load), one per message per browser (tabs claim each message
+ * over a BroadcastChannel; the notification's tag is the message id, so a tie
+ * still shows one), none when the tab in use shows that room.
+ */
+class Notifier {
+  constructor(button, { currentRoom }) {
+    this.button = button;
+    this.currentRoom = currentRoom;
+    this.claimed = new Set();
+    this.channel = "BroadcastChannel" in window ? new BroadcastChannel("jabber-notify") : null;
+    this.channel?.addEventListener("message", (event) => this.claimed.add(event.data?.id));
+    if (!button || !("Notification" in window)) return;
+    button.hidden = Notification.permission !== "default";
+    button.addEventListener("click", async () => {
+      await Notification.requestPermission();
+      button.hidden = Notification.permission !== "default";
+    });
+  }
+
+  offer(room, frame) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    const inUse = !document.hidden && document.hasFocus();
+    if (inUse && room.name === this.currentRoom) {
+      this.#claim(frame.id);
+      return;
+    }
+    // The tab in use, if any, claims first; background tabs wait a moment.
+    const wait = inUse ? 0 : CLAIM_WAIT_MS + Math.random() * CLAIM_WAIT_MS;
+    setTimeout(() => {
+      if (this.claimed.has(frame.id)) return;
+      this.#claim(frame.id);
+      const what = room.kind === "direct" ? "New direct message" : `You were mentioned`;
+      const notification = new Notification(`${what} in #${room.name}`, {
+        tag: `jabber-message-${frame.id}`,
+        body: room.title,
+      });
+      notification.onclick = () => {
+        window.focus();
+        location.href = `/chat/${encodeURIComponent(room.name)}/?around=${frame.id}`;
+        notification.close();
+      };
+    }, wait);
+  }
+
+  #claim(id) {
+    this.claimed.add(id);
+    this.channel?.postMessage({ id });
+  }
+}
+
+/** The lobby: counts refreshed from /api/rooms/ while the page is visible. */
+export function pollRooms(sidebar, interval = 20000) {
+  const refresh = async () => {
+    if (document.hidden) return;
+    try {
+      const response = await fetch("/api/rooms/", { headers: { Accept: "application/json" } });
+      if (response.ok) sidebar.replace((await response.json()).rooms);
+    } catch {
+      // Offline for a moment: the next round tries again.
+    }
+  };
+  setInterval(refresh, interval);
+  document.addEventListener("visibilitychange", refresh);
+}
