@@ -105,7 +105,10 @@ export function titleWith(base, total, hidden) {
 
 /** Sends `read` {seq} for the highest seq offered, at most once per interval. */
 export class ReadReporter {
-  constructor(send, { interval = 1000, now = () => Date.now(), schedule = setTimeout } = {}) {
+  constructor(
+    send,
+    { interval = 1000, now = () => Date.now(), schedule = (run, wait) => setTimeout(run, wait) } = {},
+  ) {
     this.send = send;
     this.interval = interval;
     this.now = now;
