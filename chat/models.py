@@ -223,3 +223,22 @@ class Mention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in message {self.message_id}"
+
+
+class NotificationSettings(models.Model):
+    """A user's email notifications: whether they want them, and what was sent when."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    email = models.BooleanField(
+        default=True, help_text="Email unread mentions and direct messages."
+    )
+    last_email_at = models.DateTimeField(null=True, blank=True)
+    # Messages up to this id have been considered for email: each is emailed at most once.
+    emailed_through = models.PositiveBigIntegerField(default=0)
+    # The last time the digest command saw the user with an open socket.
+    online_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"notifications of {self.user_id}"

@@ -193,7 +193,37 @@ ACCOUNT_RATE_LIMITS = {
 LOGIN_REDIRECT_URL = "/chat/"
 LOGIN_URL = "/accounts/login/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+
+def email_settings(url: str, debug: bool) -> dict:
+    """Django's EMAIL_* settings from EMAIL_URL: smtp://user:password@host:port (plain),
+    smtp+tls://… (STARTTLS) or smtps://… (TLS); without one, the console in debug and
+    none otherwise (`check --deploy` reports it)."""
+    from urllib.parse import unquote, urlsplit
+
+    if not url:
+        backend = "console" if debug else "dummy"
+        return {"EMAIL_BACKEND": f"django.core.mail.backends.{backend}.EmailBackend"}
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtp+tls", "smtps"):
+        raise ValueError(f"EMAIL_URL must start with smtp://, smtp+tls:// or smtps://, not {url!r}")
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname or "localhost",
+        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": parts.scheme == "smtp+tls",
+        "EMAIL_USE_SSL": parts.scheme == "smtps",
+    }
+
+
+globals().update(email_settings(os.environ.get("EMAIL_URL", ""), DEBUG))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Jabber <jabber@localhost>")
+# Unread mentions and direct messages are emailed at most this often per user.
+JABBER_EMAIL_DIGEST_MINUTES = env_int("JABBER_EMAIL_DIGEST_MINUTES", 15)
+# Where links in emails point (no request to take it from).
+JABBER_SITE_URL = os.environ.get("JABBER_SITE_URL", "http://localhost:8000").rstrip("/")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
