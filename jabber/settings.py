@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "accounts",
     "presence",
     "chat",
+    # The project package, for its management command ``serve``.
+    "jabber",
 ]
 
 MIDDLEWARE = [

@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 from django.test import Client
 
 from accounts.tests.factories import PASSWORD
-from jabber.testing.unit import open_socket
+from tests.support.unit import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

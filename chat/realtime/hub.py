@@ -139,7 +139,7 @@ class Hub:
         if not members:
             return
         # Framed once for the whole group: the bytes are the same on every socket.
-        wire = transport.encode_frame(text)
+        wire = transport.encode_wire(text)
         for member in list(members.values()):
             if skip is None or member.user_id != skip:
                 try:

@@ -120,7 +120,7 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
         )
         # A replay too big for one frame continues as history frames, oldest first.
         sequels = [
-            protocol.history_frame(chunk, has_more=index < len(chunks) - 1)
+            protocol.history_frame(chunk, has_more=index < len(chunks))
             for index, chunk in enumerate(chunks[1:], start=2)
         ]
         opened.append(Opened(frames=[hello, *sequels], online=online, changed=changed))

@@ -12,7 +12,7 @@ from chat.models import Membership, Mention, Message
 from chat.services import ChatError
 from chat.tests.factories import RoomFactory
 from jabber import events
-from jabber.testing.unit import open_socket
+from tests.support.unit import open_socket
 
 pytestmark = pytest.mark.django_db
 db = database_sync_to_async

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from chat.tests.test_scale_out import make_users
-from jabber.testing.clients import recv_until, run_async, ws_connect
+from tests.support.clients import recv_until, run_async, ws_connect
 
 
 def test_activity_and_read_positions_reach_the_users_sockets_on_the_other_process(

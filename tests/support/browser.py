@@ -13,12 +13,12 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from jabber.testing.services import CHROMIUM_BINARY
+from tests.support.services import CHROMIUM_BINARY
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Playwright
 
-    from jabber.testing.clients import Server
+    from tests.support.clients import Server
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -8,19 +8,23 @@ from chat.tests.factories import RoomFactory
 
 @pytest.fixture
 def ann():
+    """A user named ann."""
     return UserFactory(username="ann")
 
 
 @pytest.fixture
 def bob():
+    """A user named bob."""
     return UserFactory(username="bob")
 
 
 @pytest.fixture
 def mod():
+    """A moderator named mod (staff, in the Moderators group)."""
     return ModeratorFactory(username="mod")
 
 
 @pytest.fixture
 def lobby():
+    """The room named lobby."""
     return RoomFactory(name="lobby")

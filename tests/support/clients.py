@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from jabber.testing.services import REPO_ROOT, ServiceError, app_env
+from tests.support.services import REPO_ROOT, ServiceError, app_env
 
 Frame = dict[str, Any]
 Result = TypeVar("Result")
@@ -67,7 +67,7 @@ def create_user_sessions(env: Mapping[str, str], specs: Sequence[UserSpec]) -> l
         ]
     )
     result = subprocess.run(
-        [sys.executable, "-m", "jabber.testing.make_session"],
+        [sys.executable, "-m", "tests.support.sessions"],
         cwd=REPO_ROOT,
         env=app_env(env),
         input=payload,
@@ -77,7 +77,9 @@ def create_user_sessions(env: Mapping[str, str], specs: Sequence[UserSpec]) -> l
         check=False,
     )
     if result.returncode:
-        raise ServiceError(f"make_session exited with {result.returncode}\n{result.stderr[-8000:]}")
+        raise ServiceError(
+            f"tests.support.sessions exited with {result.returncode}\n{result.stderr[-8000:]}"
+        )
     return [UserSession(**row) for row in json.loads(result.stdout)]
 
 

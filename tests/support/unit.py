@@ -11,11 +11,10 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
 
 from jabber import clock
+from tests.support.sessions import login_session
 
 ORIGIN = "http://127.0.0.1"
 FRAME_TIMEOUT = 3.0
@@ -54,16 +53,6 @@ def fresh_cache_and_layer(request) -> Iterator[None]:
         async_to_sync(layer.flush)()
     yield
     cache.clear()
-
-
-def login_session(user) -> str:
-    """A saved session in which `user` is logged in; returns its key."""
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
 
 
 class Socket:

@@ -1,4 +1,4 @@
-"""Real services for tests: Redis, PostgreSQL and Jabber server processes.
+"""Real services for tests and the benchmark: Redis, PostgreSQL and Jabber server processes.
 
 Every helper here starts a real program on a free loopback port, waits for it
 with a bounded deadline, and stops it by PID. Nothing is left running: each
@@ -32,6 +32,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+from jabber.management.commands.serve import server_command
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REDIS_BINARY = "/usr/bin/redis-server"
@@ -219,9 +221,13 @@ def _redis_ping(port: int) -> bool:
 class RedisServer(Stoppable):
     """A throwaway redis-server on a loopback port, with no persistence."""
 
-    def __init__(self, binary: str = REDIS_BINARY, startup_timeout: float = 15.0) -> None:
+    def __init__(
+        self, binary: str = REDIS_BINARY, startup_timeout: float = 15.0, core: int | None = None
+    ) -> None:
         self.binary = binary
         self.startup_timeout = startup_timeout
+        # The benchmark keeps Redis off the server's core.
+        self.core = core
         self.directory = Path(tempfile.mkdtemp(prefix="jabber-redis-"))
         self.log_path = self.directory / "redis.log"
         self.port = 0
@@ -256,6 +262,8 @@ class RedisServer(Stoppable):
             "--dir", str(self.directory),
             "--daemonize", "no",
         ]  # fmt: skip
+        if self.core is not None:
+            command = ["taskset", "-c", str(self.core), *command]
         self.process = _spawn(command, self.log_path, cwd=self.directory)
         self._track()
         process = self.process
@@ -601,9 +609,15 @@ def migrate(env: Mapping[str, str], timeout: float = 300.0) -> None:
     run_manage(env, "migrate", "--noinput", timeout=timeout)
 
 
-# uvicorn serves WebSockets with its default implementation (websockets) or,
-# as "uvicorn-sansio", with websockets' Sans-I/O one.
-SERVER_KINDS = ("daphne", "uvicorn", "uvicorn-sansio")
+# Each kind is a server and (for uvicorn) a WebSocket implementation, all started
+# by ``manage.py serve``'s command line. "uvicorn" is uvicorn's default choice
+# (Sans-I/O since uvicorn 0.35); "uvicorn-websockets" the older, deprecated one.
+SERVER_KINDS = {
+    "daphne": ("daphne", "websockets-sansio"),
+    "uvicorn": ("uvicorn", "auto"),
+    "uvicorn-sansio": ("uvicorn", "websockets-sansio"),
+    "uvicorn-websockets": ("uvicorn", "websockets"),
+}
 
 
 def database_rows(env: Mapping[str, str], sql: str, parameters: tuple = ()) -> list[tuple]:
@@ -623,7 +637,10 @@ class ServerProcess(Stoppable):
 
     ``env`` holds overrides on top of :func:`app_env`: DATABASE_URL (required,
     and not pytest-django's in-memory database), REDIS_URL, and any ``JABBER_*``
-    setting a test wants shortened, e.g. ``JABBER_PRESENCE_TIMEOUT``.
+    setting a test wants shortened, e.g. ``JABBER_PRESENCE_TIMEOUT``. ``core``
+    pins the server to one CPU. ``command`` replaces Jabber's command line with
+    another server's (the benchmark's reference servers); ``kind`` then only
+    names its log.
     """
 
     def __init__(
@@ -633,15 +650,19 @@ class ServerProcess(Stoppable):
         port: int | None = None,
         log_dir: Path | str | None = None,
         startup_timeout: float = 30.0,
+        core: int | None = None,
+        command: Callable[[int], list[str]] | None = None,
     ) -> None:
-        if kind not in SERVER_KINDS:
-            raise ValueError(f"kind must be one of {SERVER_KINDS}, not {kind!r}")
-        if "DATABASE_URL" not in env:
+        if kind not in SERVER_KINDS and command is None:
+            raise ValueError(f"kind must be one of {list(SERVER_KINDS)}, not {kind!r}")
+        if "DATABASE_URL" not in env and command is None:
             raise ValueError("ServerProcess needs DATABASE_URL (a file or server database)")
         self.env = dict(env)
         self.kind = kind
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
+        self.core = core
+        self.other_command = command
         directory = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="jabber-server-"))
         directory.mkdir(parents=True, exist_ok=True)
         self.log_path = directory / f"{kind}-{self.port}.log"
@@ -663,18 +684,36 @@ class ServerProcess(Stoppable):
         return self.process.pid if self.process else None
 
     def command(self) -> list[str]:
-        """Return the command line that starts the server."""
-        if self.kind.startswith("uvicorn"):
-            implementation = "websockets-sansio" if self.kind == "uvicorn-sansio" else "auto"
-            return [
-                sys.executable, "-m", "uvicorn", "jabber.asgi:application",
-                "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-                "--ws", implementation,
-            ]  # fmt: skip
-        return [
-            sys.executable, "-m", "daphne",
-            "-b", "127.0.0.1", "-p", str(self.port), "jabber.asgi:application",
-        ]  # fmt: skip
+        """Return the command line that starts the server: ``manage.py serve``'s, for Jabber."""
+        if self.other_command is not None:
+            command = self.other_command(self.port)
+        else:
+            server, websocket = SERVER_KINDS[self.kind]
+            command = server_command(
+                server,
+                port=self.port,
+                max_frame=self.max_frame(),
+                websocket=websocket,
+                log_level="warning",
+                access_log=False,
+            )
+        if self.core is not None:
+            command = ["taskset", "-c", str(self.core), *command]
+        return command
+
+    def max_frame(self) -> int:
+        """The server's JABBER_MAX_FRAME: its override in ``env``, else this process's setting.
+
+        The serve command reads the server's own setting; this reads it without
+        starting Django in a second process for every server. Under pytest the
+        settings are already loaded; the benchmark loads them here.
+        """
+        if "JABBER_MAX_FRAME" in self.env:
+            return int(self.env["JABBER_MAX_FRAME"])
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_APP_ENV["DJANGO_SETTINGS_MODULE"])
+        from django.conf import settings
+
+        return settings.JABBER_MAX_FRAME
 
     def start(self, healthy: bool = True) -> ServerProcess:
         """Start (again, same port); wait for /healthz 200, or any answer unless ``healthy``."""

@@ -1,6 +1,6 @@
 """Run a command with a throwaway PostgreSQL and Redis: ``make test-prod``.
 
-``python -m jabber.testing.with_services -- pytest -q`` starts both on free
+``python -m tests.support.with_services -- pytest -q`` starts both on free
 loopback ports, runs the command with DATABASE_URL and REDIS_URL pointing at
 them, stops both, and exits with the command's status. When a server program
 is missing it says so and exits 0, or exits 1 under JABBER_TEST_STRICT=1.
@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jabber.testing.services import (
+from tests.support.services import (
     REDIS_BINARY,
     PostgresServer,
     RedisServer,
@@ -39,7 +39,7 @@ def main(arguments: list[str]) -> int:
     """Start the services, run the command after ``--``, stop them; return its exit status."""
     command = arguments[1:] if arguments[:1] == ["--"] else arguments
     if not command:
-        print("usage: python -m jabber.testing.with_services -- COMMAND ...", file=sys.stderr)
+        print("usage: python -m tests.support.with_services -- COMMAND ...", file=sys.stderr)
         return 2
     missing = missing_programs()
     if missing:
