@@ -49,3 +49,19 @@ def test_the_lobby_shows_the_same_counts(server, live_env, browsing):  # noqa: F
     news = room_item(lobby, "news")
     expect(news.get_by_test_id("rooms-nav-unread")).to_have_text("1")
     expect(news.get_by_test_id("rooms-nav-mentions")).to_have_text("@1")
+
+
+def test_opening_a_room_marks_where_reading_stopped(server, live_env, browsing):  # noqa: F811
+    ann, bob = users(live_env, "ann", "bob")
+    page = enter_room(browsing.open(server, ann), "news")  # ann joins news
+    speaker = enter_room(browsing.open(server, bob), "news")
+    send(speaker, "seen by ann")
+    expect(page.get_by_test_id("message-body")).to_have_count(1)
+    page.goto("/chat/")
+    send(speaker, "missed one")
+    send(speaker, "missed two")
+    enter_room(page, "news")
+    divider = page.get_by_test_id("unread-divider")
+    expect(divider).to_have_count(1)
+    following = page.locator('[data-testid="unread-divider"] + [data-testid="message"]')
+    expect(following.get_by_test_id("message-body")).to_have_text("missed one")

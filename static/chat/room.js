@@ -209,6 +209,7 @@ function handleFrame(frame) {
 const sidebar = new Sidebar(document.querySelector('[data-testid="rooms-nav"]'), {
   me,
   currentRoom: config.room,
+  list: ui.list,
 });
 const reads = new ReadReporter((frame) => connection.send(frame));
 

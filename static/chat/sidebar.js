@@ -160,12 +160,33 @@ function entriesFromPage(root) {
   }));
 }
 
+/**
+ * The "new messages" line above the first message by someone else past your read
+ * position (the room's list of message <li>s); returns it, or null when all is read.
+ */
+export function placeUnreadDivider(list, lastReadSeq, meId) {
+  list.querySelector('[data-testid="unread-divider"]')?.remove();
+  const first = [...list.querySelectorAll('[data-testid="message"][data-seq]')].find(
+    (node) => Number(node.dataset.seq) > lastReadSeq && Number(node.dataset.userId) !== meId,
+  );
+  if (!first) return null;
+  const divider = document.createElement("li");
+  divider.className = "message-divider";
+  divider.dataset.testid = "unread-divider";
+  divider.setAttribute("role", "separator");
+  divider.textContent = "New messages";
+  list.insertBefore(divider, first);
+  return divider;
+}
+
 /** The sidebar of a chat page: the server's rendering, kept live. */
 export class Sidebar {
-  constructor(root, { me, currentRoom = null } = {}) {
+  constructor(root, { me, currentRoom = null, list = null } = {}) {
     this.root = root;
     this.me = me;
     this.currentRoom = currentRoom;
+    this.list = list; // the room's messages: the first hello marks where reading stopped
+    this.divided = false;
     this.rooms = roomsFrom(root ? entriesFromPage(root) : []);
     this.baseTitle = document.title;
     this.notifier = new Notifier(root?.querySelector('[data-testid="enable-notifications"]'), {
@@ -179,6 +200,12 @@ export class Sidebar {
     const me = this.me.id;
     if (frame.type === "hello") {
       this.rooms = roomsFrom(frame.rooms ?? []);
+      if (this.list && !this.divided) {
+        this.divided = true;
+        placeUnreadDivider(this.list, frame.last_read_seq ?? Infinity, me)?.scrollIntoView({
+          block: "center",
+        });
+      }
     } else if (frame.type === "activity") {
       this.#activity(frame);
     } else if (frame.type === "message") {
