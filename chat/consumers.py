@@ -334,6 +334,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=event.text)
         await self.close(event.code)
 
+    async def watch(self, room_id: int, joined: bool) -> None:
+        """Start or stop hearing a room's activity (joined or left elsewhere; handed over by
+        the hub)."""
+        if self.key is None or room_id == self.room.id or (room_id in self.watched) == joined:
+            return
+        if joined:
+            self.watched = self.watched | {room_id}
+            await self.hub.join(self.key, self, [watch_group(room_id)])
+        else:
+            self.watched = self.watched - {room_id}
+            await self.hub.leave(self.key, [watch_group(room_id)])
+
     async def send_frame(self, frame: dict) -> None:
         await self.send(text_data=protocol.encode(frame))
 

@@ -111,9 +111,32 @@ class RoomActivity:
         return control_group()
 
 
-Event = RoomFrame | CloseSockets | PresenceChanged | UserFrame | RoomActivity
+@dataclass(frozen=True)
+class MembershipChanged:
+    """Users joined or left rooms: their open sockets start or stop hearing the activity.
+
+    `pairs` is `[[user id, room id], ...]`: a batch of socket openings in one event.
+    """
+
+    type: ClassVar[str] = "membership.changed"
+    pairs: list
+    joined: bool
+
+    def group(self) -> str:
+        return control_group()
+
+
+Event = RoomFrame | CloseSockets | PresenceChanged | UserFrame | RoomActivity | MembershipChanged
 EVENT_TYPES: dict[str, type] = {
-    kind.type: kind for kind in (RoomFrame, CloseSockets, PresenceChanged, UserFrame, RoomActivity)
+    kind.type: kind
+    for kind in (
+        RoomFrame,
+        CloseSockets,
+        PresenceChanged,
+        UserFrame,
+        RoomActivity,
+        MembershipChanged,
+    )
 }
 
 

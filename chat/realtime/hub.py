@@ -32,6 +32,8 @@ class Member(Protocol):
 
     async def close_by_event(self, event: events.CloseSockets) -> None: ...
 
+    async def watch(self, room_id: int, joined: bool) -> None: ...
+
 
 class Hub:
     """Subscriptions and dispatch for one event loop (one server process)."""
@@ -124,6 +126,10 @@ class Hub:
             # Every hub hears every batch; only rooms with members here cost more than a lookup.
             for room_id, text in event.items:
                 await self._deliver_text(self.groups.get(watch_group(room_id)), text)
+        elif isinstance(event, events.MembershipChanged):
+            for user_id, room_id in event.pairs:
+                for member in list(self.groups.get(user_group(user_id), {}).values()):
+                    await member.watch(room_id, event.joined)
         elif isinstance(event, events.PresenceChanged):
             if room_group(event.room) in self.groups:
                 online = await database_sync_to_async(presence.online)(event.room)

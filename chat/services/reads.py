@@ -112,4 +112,7 @@ def mark_read(user, room: Room, seq: int) -> dict | None:
 def leave_room(user, room: Room) -> bool:
     """Stop being a member of the room (opening it again rejoins); whether one was."""
     deleted, _ = Membership.objects.filter(user_id=user.pk, room_id=room.pk).delete()
+    if deleted:
+        change = events.MembershipChanged(pairs=[[user.pk, room.pk]], joined=False)
+        transaction.on_commit(lambda: events.publish(change))
     return bool(deleted)

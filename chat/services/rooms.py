@@ -1,7 +1,10 @@
 """Rooms: created on first visit, locked and unlocked, their latest seq."""
 
+from django.db import transaction
+
 from chat.models import ROOM_NAME_RE, Membership, Room
 from chat.services.errors import ChatError
+from jabber import events
 
 
 def get_or_create_room(name: str) -> Room:
@@ -27,8 +30,15 @@ def join_rooms(pairs: set[tuple[int, int]]) -> None:
     """Make each (user id, room id) a membership, if it is not one already (opening a room).
 
     A new member has read what came before: joining shows the latest messages,
-    and a backlog of strangers' talk is not news to anyone.
+    and a backlog of strangers' talk is not news to anyone. The new member's
+    open sockets elsewhere start hearing the room's activity.
     """
+    if not pairs:
+        return
+    existing = Membership.objects.filter(
+        user_id__in={user_id for user_id, _ in pairs}, room_id__in={room_id for _, room_id in pairs}
+    ).values_list("user_id", "room_id")
+    pairs = set(pairs) - set(existing)
     if not pairs:
         return
     last_seqs = dict(
@@ -41,3 +51,5 @@ def join_rooms(pairs: set[tuple[int, int]]) -> None:
         ],
         ignore_conflicts=True,
     )
+    change = events.MembershipChanged(pairs=[list(pair) for pair in sorted(pairs)], joined=True)
+    transaction.on_commit(lambda: events.publish(change))

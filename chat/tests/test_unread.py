@@ -8,7 +8,7 @@ from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from chat import protocol, selectors, services
-from chat.models import Membership, Mention, Message
+from chat.models import Membership, Mention, Message, Room
 from chat.services import ChatError
 from chat.tests.factories import RoomFactory
 from jabber import events
@@ -345,3 +345,21 @@ def test_leaving_a_room_that_does_not_exist_is_404(ann):
     client = Client()
     client.force_login(ann)
     assert client.post("/chat/nowhere/leave/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_room_joined_or_left_elsewhere_starts_or_stops_its_activity_here(ann, bob):
+    here, _ = await open_socket(ann, "lobby")
+    joining, _ = await open_socket(ann, "news")  # ann joins news in another tab
+    await joining.close()
+    speaker, _ = await open_socket(bob, "news")
+    await speaker.send({"type": "message", "body": "one"})
+    assert (await here.receive_type("activity"))["room"] == "news"
+    news = await db(Room.objects.get)(name="news")
+    await db(services.leave_room)(ann, news)
+    await speaker.send({"type": "message", "body": "two"})
+    await speaker.receive_type("message", body="two")
+    await here.send({"type": "ping"})
+    assert not [f for f in await frames_until(here, "pong") if f["type"] == "activity"]
+    for socket in (here, speaker):
+        await socket.close()
