@@ -7,6 +7,7 @@ import {
   applyActivity,
   applyDeleted,
   applyRead,
+  mergeRooms,
   roomsFrom,
   titleWith,
   totalUnread,
@@ -127,4 +128,20 @@ test("a read that could not be sent is tried again", () => {
   online = true;
   reporter.offer(3);
   assert.deepEqual(sent, [3]);
+});
+
+test("a fresh list keeps counts we moved past its snapshot, adds joined rooms, drops left ones", () => {
+  const state = roomsFrom([
+    { name: "news", unread: 2, last_seq: 10, last_read_seq: 8 },
+    { name: "gone", unread: 1, last_seq: 3, last_read_seq: 2 },
+  ]);
+  applyActivity(state, activity(11), ME);
+  const merged = mergeRooms(state, [
+    { name: "news", unread: 2, last_seq: 10, last_read_seq: 8 },
+    { name: "joined", unread: 1, last_seq: 5, last_read_seq: 4 },
+  ]);
+  assert.deepEqual([...merged.keys()], ["news", "joined"]);
+  assert.equal(merged.get("news").unread, 3, "our later activity stays counted");
+  const newer = mergeRooms(merged, [{ name: "news", unread: 0, last_seq: 12, last_read_seq: 12 }]);
+  assert.equal(newer.get("news").unread, 0);
 });

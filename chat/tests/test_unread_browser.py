@@ -65,3 +65,15 @@ def test_opening_a_room_marks_where_reading_stopped(server, live_env, browsing):
     expect(divider).to_have_count(1)
     following = page.locator('[data-testid="unread-divider"] + [data-testid="message"]')
     expect(following.get_by_test_id("message-body")).to_have_text("missed one")
+
+
+def test_a_room_joined_in_another_tab_appears_with_its_counts(server, live_env, browsing):  # noqa: F811
+    ann, bob = users(live_env, "ann", "bob")
+    watcher = enter_room(browsing.open(server, ann), "town")
+    other_tab = enter_room(browsing.open(server, ann), "fresh")  # joins fresh
+    other_tab.goto("/chat/")
+    speaker = enter_room(browsing.open(server, bob), "fresh")
+    send(speaker, "news in a new room")
+    fresh = room_item(watcher, "fresh")
+    expect(fresh.get_by_test_id("rooms-nav-unread")).to_have_text("1")
+    assert browsing.problems(watcher) == []

@@ -91,6 +91,19 @@ export function applyRead(rooms, frame) {
   return true;
 }
 
+/**
+ * A fresh list (/api/rooms/) over the rooms held: a room whose counts we have moved past
+ * the list's snapshot (a higher last_seq) keeps them; rooms no longer listed go.
+ */
+export function mergeRooms(rooms, entries) {
+  const fresh = roomsFrom(entries);
+  for (const [name, room] of fresh) {
+    const held = rooms.get(name);
+    if (held && held.lastSeq > room.lastSeq) fresh.set(name, held);
+  }
+  return fresh;
+}
+
 /** The unread messages of every room. */
 export function totalUnread(rooms) {
   let total = 0;
@@ -226,23 +239,55 @@ export class Sidebar {
     this.render();
   }
 
-  /** Take the counts of /api/rooms/ (the lobby, which has no socket). */
+  /** Take the counts of /api/rooms/ (the lobby, which has no socket; a room joined elsewhere). */
   replace(entries) {
-    this.rooms = roomsFrom(entries);
+    this.rooms = mergeRooms(this.rooms, entries);
     this.render();
   }
 
+  /** Fetch the list again soon (a room we did not know of moved: joined in another tab). */
+  refreshSoon() {
+    if (this.refreshing) return;
+    this.refreshing = setTimeout(async () => {
+      try {
+        const response = await fetch("/api/rooms/", { headers: { Accept: "application/json" } });
+        if (response.ok) this.replace((await response.json()).rooms);
+      } catch {
+        // Offline: the next unknown room asks again.
+      } finally {
+        this.refreshing = null;
+      }
+    }, 300);
+  }
+
   #activity(frame) {
+    if (!this.rooms.has(frame.room)) {
+      this.refreshSoon();
+      return;
+    }
     const { notify } = applyActivity(this.rooms, frame, this.me.id);
     const room = this.rooms.get(frame.room);
     if (notify && room) this.notifier.offer(room, frame);
   }
 
+  #items() {
+    const list = this.root.querySelector('[data-testid="rooms-nav-list"]');
+    const items = new Map();
+    for (const item of list.querySelectorAll('[data-testid="rooms-nav-item"]')) {
+      if (this.rooms.has(item.dataset.room)) items.set(item.dataset.room, item);
+      else item.remove(); // left
+    }
+    for (const room of this.rooms.values()) {
+      if (!items.has(room.name)) items.set(room.name, list.appendChild(newItem(room)));
+    }
+    list.querySelector(".rooms-nav-empty")?.toggleAttribute("hidden", items.size > 0);
+    return items;
+  }
+
   render() {
     if (this.root) {
-      for (const item of this.root.querySelectorAll('[data-testid="rooms-nav-item"]')) {
-        const room = this.rooms.get(item.dataset.room);
-        if (!room) continue;
+      for (const [name, item] of this.#items()) {
+        const room = this.rooms.get(name);
         item.classList.toggle("has-unread", room.unread > 0);
         item.classList.toggle("has-mentions", room.mentions > 0);
         item.dataset.unread = room.unread;
@@ -261,6 +306,29 @@ export class Sidebar {
   renderTitle() {
     document.title = titleWith(this.baseTitle, totalUnread(this.rooms), document.hidden);
   }
+}
+
+/** A sidebar entry like the server renders (templates/chat/_sidebar.html). */
+function newItem(room) {
+  const item = document.createElement("li");
+  item.className = "rooms-nav-item";
+  Object.assign(item.dataset, { testid: "rooms-nav-item", room: room.name, kind: room.kind });
+  const link = document.createElement("a");
+  link.href = `/chat/${encodeURIComponent(room.name)}/`;
+  const name = document.createElement("span");
+  name.className = "rooms-nav-name";
+  name.textContent = `${room.kind === "direct" ? "@" : "#"}${room.title}`;
+  const mentions = document.createElement("span");
+  mentions.className = "rooms-nav-mentions";
+  mentions.dataset.testid = "rooms-nav-mentions";
+  mentions.title = "Mentions of you";
+  const unread = document.createElement("span");
+  unread.className = "rooms-nav-unread";
+  unread.dataset.testid = "rooms-nav-unread";
+  unread.title = "Unread messages";
+  link.append(name, mentions, unread);
+  item.append(link);
+  return item;
 }
 
 // Desktop notifications -------------------------------------------------------------
