@@ -104,6 +104,48 @@ export function mergeRooms(rooms, entries) {
   return fresh;
 }
 
+function activityOf(message) {
+  const { room, id, seq, mentions } = message;
+  return { room, id, seq, user_id: message.user?.id, mentions };
+}
+
+/**
+ * One server frame applied to a socket's counts: `counts` is {rooms, me, known}
+ * (`known`: id -> activity of the messages of the socket's own room, whose
+ * `message_deleted` carries only the id). Returns {changed, activity, notify}:
+ * `activity` when a new message came (or {room} of one in a room not listed).
+ */
+export function applyFrame(counts, frame) {
+  const { me } = counts;
+  switch (frame.type) {
+    case "hello":
+      counts.rooms = roomsFrom(frame.rooms ?? []);
+      for (const message of frame.messages ?? []) counts.known.set(message.id, activityOf(message));
+      return { changed: true };
+    case "history":
+      for (const message of frame.messages ?? []) counts.known.set(message.id, activityOf(message));
+      return { changed: false };
+    case "message":
+    case "activity": {
+      const activity = frame.type === "message" ? activityOf(frame) : frame;
+      if (frame.type === "message") counts.known.set(frame.id, activity);
+      if (!counts.rooms.has(activity.room)) return { changed: false, unknownRoom: activity.room };
+      return { ...applyActivity(counts.rooms, activity, me), activity };
+    }
+    case "message_deleted": {
+      const known = counts.known.get(frame.id);
+      counts.known.delete(frame.id);
+      return { changed: Boolean(known) && applyDeleted(counts.rooms, known, me) };
+    }
+    case "activity_deleted":
+      return { changed: applyDeleted(counts.rooms, frame, me) };
+    case "read":
+      return { changed: applyRead(counts.rooms, frame) };
+    default:
+      return { changed: false };
+  }
+}
+
 /** The unread messages of every room. */
 export function totalUnread(rooms) {
   let total = 0;
@@ -200,7 +242,7 @@ export class Sidebar {
     this.currentRoom = currentRoom;
     this.list = list; // the room's messages: the first hello marks where reading stopped
     this.divided = false;
-    this.rooms = roomsFrom(root ? entriesFromPage(root) : []);
+    this.counts = { rooms: roomsFrom(root ? entriesFromPage(root) : []), me: me.id, known: new Map() };
     this.baseTitle = document.title;
     this.notifier = new Notifier(root?.querySelector('[data-testid="enable-notifications"]'), {
       currentRoom,
@@ -209,34 +251,26 @@ export class Sidebar {
   }
 
   /** Hand a server frame over; returns nothing. */
+  get rooms() {
+    return this.counts.rooms;
+  }
+
+  set rooms(rooms) {
+    this.counts.rooms = rooms;
+  }
+
+  /** Hand a server frame over. */
   handle(frame) {
-    const me = this.me.id;
-    if (frame.type === "hello") {
-      this.rooms = roomsFrom(frame.rooms ?? []);
-      if (this.list && !this.divided) {
-        this.divided = true;
-        placeUnreadDivider(this.list, frame.last_read_seq ?? Infinity, me)?.scrollIntoView({
-          block: "center",
-        });
-      }
-    } else if (frame.type === "activity") {
-      this.#activity(frame);
-    } else if (frame.type === "message") {
-      this.#activity({
-        room: frame.room,
-        id: frame.id,
-        seq: frame.seq,
-        user_id: frame.user?.id,
-        mentions: frame.mentions,
+    const outcome = applyFrame(this.counts, frame);
+    if (outcome.unknownRoom) this.refreshSoon();
+    if (outcome.notify) this.notifier.offer(this.rooms.get(outcome.activity.room), outcome.activity);
+    if (frame.type === "hello" && this.list && !this.divided) {
+      this.divided = true;
+      placeUnreadDivider(this.list, frame.last_read_seq ?? Infinity, this.me.id)?.scrollIntoView({
+        block: "center",
       });
-    } else if (frame.type === "activity_deleted") {
-      applyDeleted(this.rooms, frame, me);
-    } else if (frame.type === "read") {
-      applyRead(this.rooms, frame);
-    } else {
-      return;
     }
-    this.render();
+    if (outcome.changed) this.render();
   }
 
   /** Take the counts of /api/rooms/ (the lobby, which has no socket; a room joined elsewhere). */
@@ -258,16 +292,6 @@ export class Sidebar {
         this.refreshing = null;
       }
     }, 300);
-  }
-
-  #activity(frame) {
-    if (!this.rooms.has(frame.room)) {
-      this.refreshSoon();
-      return;
-    }
-    const { notify } = applyActivity(this.rooms, frame, this.me.id);
-    const room = this.rooms.get(frame.room);
-    if (notify && room) this.notifier.offer(room, frame);
   }
 
   #items() {
