@@ -223,3 +223,12 @@ def test_without_email_url_mail_goes_to_the_console_in_debug_and_nowhere_otherwi
     assert email_settings("", debug=False)["EMAIL_BACKEND"].endswith("dummy.EmailBackend")
     with pytest.raises(ValueError):
         email_settings("http://mail.example", debug=False)
+
+
+def test_check_deploy_warns_when_no_mail_server_is_configured(settings):
+    from chat.checks import email_configured
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+    assert [warning.id for warning in email_configured(None)] == ["jabber.W001"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert email_configured(None) == []
