@@ -358,20 +358,41 @@ function newItem(room) {
 // Desktop notifications -------------------------------------------------------------
 
 const CLAIM_WAIT_MS = 250;
+const NOTIFIED_KEY = "jabber-notified";
+const NOTIFIED_KEEP = 200;
+
+/**
+ * Whether this tab is the first to claim message `id` (then it is recorded as claimed).
+ * The check and the record happen under one Web Lock shared by the browser's tabs,
+ * so two tabs cannot both win; the record is kept in localStorage, which they share.
+ */
+async function claimFirst(id) {
+  const decide = () => {
+    let notified = [];
+    try {
+      notified = JSON.parse(localStorage.getItem(NOTIFIED_KEY) ?? "[]");
+    } catch {
+      notified = [];
+    }
+    if (notified.includes(id)) return false;
+    notified.push(id);
+    localStorage.setItem(NOTIFIED_KEY, JSON.stringify(notified.slice(-NOTIFIED_KEEP)));
+    return true;
+  };
+  if (!navigator.locks) return decide();
+  return navigator.locks.request(NOTIFIED_KEY, decide);
+}
 
 /**
  * Desktop notifications for mentions and direct messages: enabled from a button
- * (never asked on load), one per message per browser (tabs claim each message
- * over a BroadcastChannel; the notification's tag is the message id, so a tie
- * still shows one), none when the tab in use shows that room.
+ * (never asked on load), one per message per browser (the first tab to claim a
+ * message shows it; see claimFirst), none when the tab in use shows that room
+ * (it claims the message at once and shows nothing; other tabs wait a moment first).
  */
 class Notifier {
   constructor(button, { currentRoom }) {
     this.button = button;
     this.currentRoom = currentRoom;
-    this.claimed = new Set();
-    this.channel = "BroadcastChannel" in window ? new BroadcastChannel("jabber-notify") : null;
-    this.channel?.addEventListener("message", (event) => this.claimed.add(event.data?.id));
     if (!button || !("Notification" in window)) return;
     button.hidden = Notification.permission !== "default";
     button.addEventListener("click", async () => {
@@ -384,15 +405,13 @@ class Notifier {
     if (!("Notification" in window) || Notification.permission !== "granted") return;
     const inUse = !document.hidden && document.hasFocus();
     if (inUse && room.name === this.currentRoom) {
-      this.#claim(frame.id);
+      claimFirst(frame.id);
       return;
     }
-    // The tab in use, if any, claims first; background tabs wait a moment.
     const wait = inUse ? 0 : CLAIM_WAIT_MS + Math.random() * CLAIM_WAIT_MS;
-    setTimeout(() => {
-      if (this.claimed.has(frame.id)) return;
-      this.#claim(frame.id);
-      const what = room.kind === "direct" ? "New direct message" : `You were mentioned`;
+    setTimeout(async () => {
+      if (!(await claimFirst(frame.id))) return;
+      const what = room.kind === "direct" ? "New direct message" : "You were mentioned";
       const notification = new Notification(`${what} in #${room.name}`, {
         tag: `jabber-message-${frame.id}`,
         body: room.title,
@@ -403,11 +422,6 @@ class Notifier {
         notification.close();
       };
     }, wait);
-  }
-
-  #claim(id) {
-    this.claimed.add(id);
-    this.channel?.postMessage({ id });
   }
 }
 
