@@ -363,3 +363,21 @@ async def test_a_room_joined_or_left_elsewhere_starts_or_stops_its_activity_here
     assert not [f for f in await frames_until(here, "pong") if f["type"] == "activity"]
     for socket in (here, speaker):
         await socket.close()
+
+
+def test_a_hello_takes_as_many_queries_for_a_member_of_200_rooms_as_of_one(ann, bob, lobby):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def hello_queries(user) -> tuple[int, dict]:
+        request = services.OpenRequest(f"key-{user.id}", user, lobby, None, "hub")
+        with CaptureQueriesContext(connection) as queries:
+            (opened,) = services.open_sockets([request])
+        return len(queries), opened.frames[0]
+
+    rooms = [RoomFactory(name=f"r{index:03}") for index in range(200)]
+    services.join_rooms({(ann.id, room.id) for room in rooms})
+    few, _ = hello_queries(bob)
+    many, hello = hello_queries(ann)
+    assert len(hello["rooms"]) == 201
+    assert many == few
