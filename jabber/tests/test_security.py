@@ -66,6 +66,8 @@ def test_production_settings_pass_check_deploy():
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "chat.example.com",
+        # Without a mail server check --deploy warns (notification emails, SPEC §9).
+        "EMAIL_URL": "smtp+tls://mail.example.com:587",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
