@@ -14,8 +14,9 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
+# A laptop runs in debug mode (an insecure development key) unless told otherwise.
 migrate: setup
-	$(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
 
 # `manage.py serve` starts uvicorn with the production flags (websockets' Sans-I/O
 # implementation won the benchmark, docs/benchmarks.md); `--server daphne` serves
@@ -54,4 +55,4 @@ bench: setup
 	$(PY) -m bench.run --standard
 
 superuser: migrate
-	$(PY) manage.py createsuperuser
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py createsuperuser

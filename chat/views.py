@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chat import selectors, services
 from chat.forms import JoinRoomForm
 from chat.models import Membership, Room
-from chat.services import notifications
+from chat.services import ChatError, notifications
 from jabber import events
 from presence import services as presence
 
@@ -30,10 +30,21 @@ def room_in_lower_case(request: HttpRequest, name: str) -> HttpResponse:
 
 @login_required
 def room(request: HttpRequest, name: str) -> HttpResponse:
-    room = services.get_or_create_room(name)
-    ban = selectors.active_ban(request.user.id, room)
+    room = selectors.room_named(name)
+    if room is None:
+        ban = selectors.bans_from_every_room({request.user.id}).get(request.user.id)
+    else:
+        ban = selectors.active_ban(request.user.id, room)
     if ban is not None:
-        return render(request, "chat/room.html", {"room": room, "banned": ban}, status=403)
+        # Refused: a room that does not exist is not created for it (SPEC §15).
+        context = {"room": room or Room(name=name), "banned": ban}
+        return render(request, "chat/room.html", context, status=403)
+    if room is None:
+        try:
+            room = services.create_room(request.user, name)
+        except ChatError as error:
+            context = {"name": name, "retry_after": int(error.retry_after or 0) + 1}
+            return render(request, "chat/too_many_rooms.html", context, status=429)
     services.join_rooms({(request.user.id, room.id)})
     around = _message_id(request.GET.get("around"))
     if around is None:
@@ -49,8 +60,11 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         "user": {"id": request.user.id, "username": request.user.username},
         "isModerator": services.is_moderator(request.user),
         "maxBody": settings.JABBER_MAX_BODY,
+        "maxUpload": settings.JABBER_MAX_UPLOAD,
         "typingInterval": int(settings.JABBER_TYPING_INTERVAL * 1000),
-        "pingInterval": 25000,
+        # 25 s of the 60 s after which a silent socket is closed (4408): a late
+        # ping in a throttled background tab still arrives in time.
+        "pingInterval": int(settings.JABBER_PRESENCE_TIMEOUT * 1000 * 25 / 60),
         "wsPath": f"/ws/chat/{room.name}/",
         "lastId": last["id"] if last else 0,
         "lastSeq": last["seq"] if last else 0,

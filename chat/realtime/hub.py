@@ -34,6 +34,8 @@ class Member(Protocol):
 
     async def watch(self, room_id: int, joined: bool) -> None: ...
 
+    async def close_if_idle(self, horizon: float) -> None: ...
+
 
 class Hub:
     """Subscriptions and dispatch for one event loop (one server process)."""
@@ -66,6 +68,13 @@ class Hub:
                     await self.layer.group_discard(group, self.channel_name)
                 except Exception as error:
                     logger.warning("hub: leaving %s failed: %r", group, error)
+
+    def members(self) -> list[Member]:
+        """Every local socket, once (each is in its user's group, and maybe others)."""
+        found: dict[str, Member] = {}
+        for members in self.groups.values():
+            found.update(members)
+        return list(found.values())
 
     async def refresh(self, *, force: bool = False) -> None:
         """Re-join every group if it is time (called on client heartbeats).

@@ -1,11 +1,19 @@
 """Every state change of the chat, one module per topic, called by the consumer, admin and tests.
 
-``messages`` (send, edit, delete), ``reactions``, ``handshake`` (admitting and opening sockets),
+``messages`` (send, edit, delete), ``reactions``, ``enforcement`` (bans, account
+and session re-checked where they bite), ``handshake`` (admitting and opening sockets),
 ``moderation`` (bans, mutes, the admin log), ``rooms``, ``reads`` (read positions,
 mentions), ``limits`` (rate limits) and ``errors`` (the one error type). Functions return
 data and raise ``ChatError`` with a protocol error code; the callers turn that into frames or pages.
 """
 
+from chat.services.enforcement import (
+    check_not_banned,
+    check_socket,
+    read_history,
+    read_history_around,
+    session_expiries,
+)
 from chat.services.errors import ChatError, settle
 from chat.services.handshake import (
     Admission,
@@ -15,7 +23,13 @@ from chat.services.handshake import (
     admit_many,
     open_sockets,
 )
-from chat.services.limits import join_bucket, send_bucket, should_relay_typing
+from chat.services.limits import (
+    FrameBudget,
+    frame_budget,
+    join_bucket,
+    send_bucket,
+    should_relay_typing,
+)
 from chat.services.messages import (
     SendRequest,
     SendResult,
@@ -39,12 +53,20 @@ from chat.services.moderation import (
 )
 from chat.services.reactions import ReactionResult, is_one_emoji, react
 from chat.services.reads import leave_room, mark_read
-from chat.services.rooms import get_or_create_room, join_rooms, room_latest_seq, set_room_locked
+from chat.services.rooms import (
+    create_room,
+    get_or_create_room,
+    join_rooms,
+    room_latest_seq,
+    save_room,
+    set_room_locked,
+)
 
 __all__ = [
     "MODERATE_PERMISSION",
     "Admission",
     "ChatError",
+    "FrameBudget",
     "OpenRequest",
     "Opened",
     "ReactionResult",
@@ -55,10 +77,14 @@ __all__ = [
     "ban_detail",
     "ban_error",
     "ban_user",
+    "check_not_banned",
+    "check_socket",
     "clean_body",
+    "create_room",
     "delete_message",
     "delete_messages",
     "edit_message",
+    "frame_budget",
     "get_or_create_room",
     "impose",
     "is_moderator",
@@ -71,11 +97,15 @@ __all__ = [
     "mute_user",
     "open_sockets",
     "react",
+    "read_history",
+    "read_history_around",
     "room_frame",
     "room_latest_seq",
+    "save_room",
     "send_bucket",
     "send_message",
     "send_messages",
+    "session_expiries",
     "set_room_locked",
     "settle",
     "should_relay_typing",

@@ -387,7 +387,12 @@ def test_scrolling_to_the_top_loads_older_messages_without_duplicates_or_jumps(
     start_server, live_env, browsing
 ):
     server = start_server(
-        {**live_env, "JABBER_RATE_BURST": "1000", "JABBER_RATE_PER_SECOND": "1000"}
+        {
+            **live_env,
+            "JABBER_RATE_BURST": "1000",
+            "JABBER_RATE_PER_SECOND": "1000",
+            "JABBER_FRAME_BURST": "1000",
+        }
     )
     ann, bob = users(live_env, "ann", "bob")
     say(server, bob, "history", *(f"message {number:03}" for number in range(1, 131)))

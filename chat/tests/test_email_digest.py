@@ -201,34 +201,9 @@ def test_preferences_need_a_login():
     assert response.status_code == 302 and "/accounts/login/" in response.headers["Location"]
 
 
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("smtp://mail.example", {"EMAIL_HOST": "mail.example", "EMAIL_PORT": 25,
-                                 "EMAIL_USE_TLS": False, "EMAIL_USE_SSL": False}),
-        ("smtp+tls://me%40x.org:p%2Fw@mail.example:587",
-         {"EMAIL_HOST_USER": "me@x.org", "EMAIL_HOST_PASSWORD": "p/w", "EMAIL_PORT": 587,
-          "EMAIL_USE_TLS": True}),
-        ("smtps://mail.example", {"EMAIL_PORT": 465, "EMAIL_USE_SSL": True}),
-    ],
-)  # fmt: skip
-def test_email_url_gives_the_smtp_settings(url, expected):
-    found = email_settings(url, debug=False)
-    assert found["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
-    assert {key: found[key] for key in expected} == expected
-
-
-def test_without_email_url_mail_goes_to_the_console_in_debug_and_nowhere_otherwise():
-    assert email_settings("", debug=True)["EMAIL_BACKEND"].endswith("console.EmailBackend")
-    assert email_settings("", debug=False)["EMAIL_BACKEND"].endswith("dummy.EmailBackend")
-    with pytest.raises(ValueError):
-        email_settings("http://mail.example", debug=False)
-
-
-def test_check_deploy_warns_when_no_mail_server_is_configured(settings):
-    from chat.checks import email_configured
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
-    assert [warning.id for warning in email_configured(None)] == ["jabber.W001"]
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    assert email_configured(None) == []
+def test_email_url_smtp_tls_always_uses_starttls():
+    found = email_settings("smtp+tls://me%40x.org:p%2Fw@mail.example:2525")
+    assert (found["EMAIL_PORT"], found["EMAIL_USE_TLS"], found["EMAIL_USE_SSL"]) == (
+        2525, True, False,
+    )  # fmt: skip
+    assert (found["EMAIL_HOST_USER"], found["EMAIL_HOST_PASSWORD"]) == ("me@x.org", "p/w")

@@ -56,6 +56,8 @@ GENEROUS_LIMITS = {
     "JABBER_RATE_PER_SECOND": "1000",
     "JABBER_JOIN_BURST": "1000",
     "JABBER_JOIN_PER_SECOND": "1000",
+    "JABBER_FRAME_BURST": "100000",
+    "JABBER_FRAME_PER_SECOND": "10000",
 }
 
 # ------------------------------------------------------------------- helpers

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("chat", "0007_unread_and_mentions"),
+        ("chat", "0008_unread_and_mentions"),
     ]
 
     operations = [

@@ -31,7 +31,7 @@ def fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chat", "0006_room_kinds_and_roles"),
+        ("chat", "0007_attachments"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
