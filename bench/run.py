@@ -190,18 +190,35 @@ class Bench:
             urls=[server.ws_url for server in servers], origin=servers[0].url, sessions=sessions
         )
 
+    def make_members(self, prefix: str, rooms: int) -> None:
+        """Make every user a member of every room of a topology (before its servers start)."""
+        subprocess.run(
+            [PYTHON, "-m", "bench.members", "--prefix", prefix, "--rooms", str(rooms)],
+            cwd=REPO_ROOT, env=self.jabber_env, check=True, timeout=300,
+        )  # fmt: skip
+
     async def fanout(
-        self, kind: ServerKind, rooms: int, clients: int, processes: int = 1, cores: str = "0"
+        self,
+        kind: ServerKind,
+        rooms: int,
+        clients: int,
+        processes: int = 1,
+        cores: str = "0",
+        members: bool = False,
     ) -> dict:
-        """The step ladder for one topology, on fresh server process(es)."""
+        """The step ladder for one topology, on fresh server process(es).
+
+        `members`: every user is a member of every room, so each message also goes
+        out as `activity` to the sockets in the other rooms.
+        """
         core_list = [int(core) for core in cores.split(",")]
+        prefix = f"f{rooms}x{clients}" + ("m" if members else "")
+        if members:
+            self.make_members(prefix, rooms)
         servers = [self.start(kind, core_list[i % len(core_list)]) for i in range(processes)]
         try:
             scenario = Scenario(
-                rooms=rooms,
-                clients_per_room=clients,
-                room_prefix=f"f{rooms}x{clients}",
-                markdown=self.markdown,
+                rooms=rooms, clients_per_room=clients, room_prefix=prefix, markdown=self.markdown
             )
             generator = LoadGenerator(self.target(kind, servers), scenario)
             opened = await generator.open()
@@ -219,6 +236,7 @@ class Bench:
             "clients_per_room": clients,
             "processes": processes,
             "cores": cores,
+            "members": members,
             "open": opened,
             "steps": [step.as_dict() for step in steps],
             "held": {str(int(bound)): held_rate(steps, bound) for bound in self.bounds},
@@ -398,7 +416,12 @@ def render_table(report: dict) -> str:
 
     def held(name: str, rooms: int, bound: str) -> str:
         for row in fanouts:
-            if row["server"] == name and row["rooms"] == rooms and row["processes"] == 1:
+            if (
+                row["server"] == name
+                and row["rooms"] == rooms
+                and row["processes"] == 1
+                and not row.get("members")
+            ):
                 floor = ">= " if row.get("held_is_floor", {}).get(bound) else ""
                 return f"{floor}{row['held'].get(bound, 0):,.0f}"
         return "-"
@@ -406,7 +429,12 @@ def render_table(report: dict) -> str:
     for name in names:
         p99 = "-"
         for row in fanouts:
-            if row["server"] == name and row["rooms"] == 10 and row["processes"] == 1:
+            if (
+                row["server"] == name
+                and row["rooms"] == 10
+                and row["processes"] == 1
+                and not row.get("members")
+            ):
                 step = step_at(row, 1000)
                 if step is not None:
                     p99 = f"{step['p99_ms']:.1f} ms" + ("" if step["loss"] == 0 else " (loss)")
@@ -431,6 +459,14 @@ def render_table(report: dict) -> str:
                 f"| {SERVERS[row['server']].label} x{row['processes']} (cores {row['cores']}) "
                 f"| {row['held'].get('100', 0):,.0f} | - | {row['held'].get('500', 0):,.0f} "
                 "| - | - | - |"
+            )
+        elif row.get("members"):
+            step = step_at(row, 1000)
+            p99 = "-" if step is None else f"{step['p99_ms']:.1f} ms"
+            lines.append(
+                f"| {SERVERS[row['server']].label}, everyone in every room (+activity) "
+                f"| {row['held'].get('100', 0):,.0f} | - | {row['held'].get('500', 0):,.0f} "
+                f"| {p99} | - | - |"
             )
     return "\n".join(lines)
 
@@ -537,6 +573,9 @@ async def run(args: argparse.Namespace, bench: Bench) -> dict:
         for rooms, clients in topologies:
             log(f"fan-out: {kind.label}, {rooms} rooms x {clients}")
             report["fanout"].append(await bench.fanout(kind, rooms, clients))
+        if args.members and kind.jabber:
+            log(f"fan-out: {kind.label}, 10 rooms x 50, every user a member of every room")
+            report["fanout"].append(await bench.fanout(kind, 10, 50, members=True))
         if args.idle:
             log(f"idle: {kind.label}, {args.idle_sockets} sockets")
             reconnect = args.reconnect and kind.name != "websockets"
@@ -574,6 +613,9 @@ def main() -> None:
     parser.add_argument(
         "--topology", nargs="*", help="ROOMSxCLIENTS fan-out ladders (default 10x50 1x500)"
     )
+    parser.add_argument(
+        "--members", action="store_true", help="also 10x50 with every user in every room"
+    )
     parser.add_argument("--idle", action="store_true", help="idle-socket memory")
     parser.add_argument("--reconnect", action="store_true", help="reconnect storm (with --idle)")
     parser.add_argument("--idle-sockets", type=int, default=2000)
@@ -603,7 +645,7 @@ def main() -> None:
     if args.standard:
         # Jabber as production runs it (docs/deploy.md); add "jabber" for daphne.
         args.servers = args.servers or ["websockets", "tutorial", "jabber-uvicorn-sansio"]
-        args.idle = args.reconnect = True
+        args.idle = args.reconnect = args.members = True
     if args.servers is None:
         args.servers = [] if args.redis else ["jabber-uvicorn-sansio"]
     if args.topology is None:

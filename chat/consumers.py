@@ -13,7 +13,7 @@ from chat.realtime.runtime import get_runtime
 from chat.services import ChatError
 from jabber import clock, events
 from jabber.events import CloseCode
-from jabber.groups import room_group, session_group, user_group
+from jabber.groups import room_group, session_group, user_group, watch_group
 from presence import services as presence
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
 
         self.room = admission.room
+        self.watched = admission.watched
         self.ready = False
         self.pending: list[str] = []
         self.last_touch = self.last_frame = clock.now()
@@ -160,10 +161,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     def _groups(self) -> list[str]:
-        """The room, and this person and session for bans and logouts."""
+        """The room, this person and session (bans, logouts, read positions), and the
+        person's other rooms (activity)."""
         groups = [room_group(self.room.id), user_group(self.user_id)]
         if self.session_key:
             groups.append(session_group(self.session_key))
+        groups.extend(watch_group(room_id) for room_id in self.watched)
         return groups
 
     def _schedule_session_end(self, expires) -> None:
@@ -328,6 +331,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Nothing to broadcast: the sender alone hears how things stand.
             await self.reply(result.frame)
 
+    async def on_read(self, command: protocol.ReadCommand) -> None:
+        # Every socket of the user, this one included, hears `read` if it moved.
+        await database_sync_to_async(services.mark_read)(self.user, self.room, command.seq)
+
     handlers = {
         protocol.SendCommand: on_message,
         protocol.HistoryCommand: on_history,
@@ -336,6 +343,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         protocol.EditCommand: on_edit,
         protocol.DeleteCommand: on_delete,
         protocol.ReactCommand: on_react,
+        protocol.ReadCommand: on_read,
     }
 
     def _heartbeat(self) -> tuple[CloseCode | None, int, bool, bool]:
@@ -391,6 +399,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if event.text:
             await self.send(text_data=event.text)
         await self.close(event.code)
+
+    async def watch(self, room_id: int, joined: bool) -> None:
+        """Start or stop hearing a room's activity (joined or left elsewhere; handed over by
+        the hub)."""
+        if self.key is None or room_id == self.room.id or (room_id in self.watched) == joined:
+            return
+        if joined:
+            self.watched = self.watched | {room_id}
+            await self.hub.join(self.key, self, [watch_group(room_id)])
+        else:
+            self.watched = self.watched - {room_id}
+            await self.hub.leave(self.key, [watch_group(room_id)])
 
     async def close_if_idle(self, horizon: float) -> None:
         """Close with 4408 when no client frame came since `horizon` (its presence is pruned)."""

@@ -186,10 +186,18 @@ class Membership(models.Model):
         MODERATOR = "moderator", "Room moderator"
         OWNER = "owner", "Owner"
 
+    class Level(models.TextChoices):
+        ALL = "all", "All messages"
+        MENTIONS = "mentions", "Mentions only"
+        NOTHING = "nothing", "Nothing"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined = models.DateTimeField(default=clock.utcnow)
+    # The highest seq the member has read: a high-water mark, never moved back.
+    last_read_seq = models.PositiveBigIntegerField(default=0)
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.ALL)
 
     class Meta:
         constraints = [
@@ -198,6 +206,47 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.room}"
+
+
+class Mention(models.Model):
+    """One user mentioned by one message: written with the message, rewritten on edit.
+
+    `room` and `seq` copy the message's, so a member's unread mentions in a room
+    are one range on one index.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    seq = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="mention_message_user_unique")
+        ]
+        indexes = [models.Index(fields=["user", "room", "seq"], name="mention_user_room_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in message {self.message_id}"
+
+
+class NotificationSettings(models.Model):
+    """A user's email notifications: whether they want them, and what was sent when."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    email = models.BooleanField(
+        default=True, help_text="Email unread mentions and direct messages."
+    )
+    last_email_at = models.DateTimeField(null=True, blank=True)
+    # Messages up to this id have been considered for email: each is emailed at most once.
+    emailed_through = models.PositiveBigIntegerField(default=0)
+    # The last time the digest command saw the user with an open socket.
+    online_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"notifications of {self.user_id}"
 
 
 def attachment_path(attachment: "Attachment", filename: str) -> str:

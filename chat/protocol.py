@@ -10,11 +10,11 @@ from django.conf import settings
 # Every `type` the server sends to a client (docs/protocol.md, "Server frames").
 SERVER_FRAME_TYPES = frozenset(
     {"hello", "message", "history", "pong", "presence", "typing", "message_edited",
-     "message_deleted", "error", "reaction"}
+     "message_deleted", "error", "reaction", "activity", "activity_deleted", "read"}
 )  # fmt: skip
 # Every `type` a client may send (docs/protocol.md, "Client frames").
 CLIENT_FRAME_TYPES = frozenset(
-    {"message", "history", "typing", "ping", "edit", "delete", "react", "unreact"}
+    {"message", "history", "typing", "ping", "edit", "delete", "react", "unreact", "read"}
 )
 # Every `code` an `error` frame can carry (docs/protocol.md, "Error codes").
 ERROR_CODES = frozenset(
@@ -84,9 +84,14 @@ class DeleteCommand:
     id: int
 
 
+@dataclass(frozen=True)
+class ReadCommand:
+    seq: int
+
+
 Command = (
     SendCommand | HistoryCommand | TypingCommand | PingCommand | EditCommand | DeleteCommand
-    | ReactCommand
+    | ReactCommand | ReadCommand
 )  # fmt: skip
 
 
@@ -261,6 +266,9 @@ def _command(data: dict) -> Command:
         return ReactCommand(
             id=_integer(data, "id", required=True, minimum=1), emoji=emoji, added=kind == "react"
         )
+    if kind == "read":
+        # A seq past the room's last is clamped by the service, so any 64-bit one is taken.
+        return ReadCommand(seq=_integer(data, "seq", required=True, minimum=0))
     if not isinstance(kind, str):
         raise ProtocolError("bad_request", "A frame needs a string type.")
     raise ProtocolError("bad_request", f"Unknown frame type {kind[:40]!r}.")
@@ -467,6 +475,8 @@ def hello_frame(
     messages: list[dict],
     has_more: bool,
     gap: bool = False,
+    last_read_seq: int = 0,
+    rooms: list[dict] | None = None,
 ) -> dict:
     frame = {
         "type": "hello",
@@ -475,6 +485,8 @@ def hello_frame(
         "online": online,
         "messages": messages,
         "has_more": has_more,
+        "last_read_seq": last_read_seq,
+        "rooms": rooms or [],
     }
     if gap:
         frame["gap"] = True
@@ -506,6 +518,44 @@ def reaction_frame(message_id: int, emoji: str, user: dict, added: bool, count: 
         "user": user,
         "added": added,
         "count": count,
+    }
+
+
+def activity_frame(room: str, message_id: int, seq: int, user_id: int, mentions: list) -> dict:
+    """A new message in another of the user's rooms."""
+    return {
+        "type": "activity",
+        "room": room,
+        "id": message_id,
+        "seq": seq,
+        "user_id": user_id,
+        "mentions": mentions,
+    }
+
+
+def activity_deleted_frame(
+    room: str, message_id: int, seq: int, user_id: int, mentions: list
+) -> dict:
+    """A message deleted in another of the user's rooms (author and mentions: counts can drop)."""
+    return {
+        "type": "activity_deleted",
+        "room": room,
+        "id": message_id,
+        "seq": seq,
+        "user_id": user_id,
+        "mentions": mentions,
+    }
+
+
+def read_frame(room: str, seq: int, unread: int, mentions: int, last_seq: int) -> dict:
+    """A read position moved: `seq`, and the room's counts from there up to `last_seq`."""
+    return {
+        "type": "read",
+        "room": room,
+        "seq": seq,
+        "unread": unread,
+        "mentions": mentions,
+        "last_seq": last_seq,
     }
 
 

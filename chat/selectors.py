@@ -4,14 +4,15 @@ from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Max, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Lower
 
 from chat import protocol
 from chat.models import (
     Attachment,
     Ban,
     Membership,
+    Mention,
     Message,
     Mute,
     Reaction,
@@ -229,3 +230,82 @@ def last_write_time(user_id: int, room: Room) -> datetime | None:
         created=Max("created"), edited=Max("edited")
     )
     return max((time for time in times.values() if time is not None), default=None)
+
+
+# Rooms you belong to ----------------------------------------------------------
+
+
+def _count(queryset: QuerySet) -> Coalesce:
+    """A correlated COUNT(*) of `queryset` (filtered on the outer membership), 0 when none."""
+    counted = queryset.order_by().values("room_id").annotate(count=Count("pk")).values("count")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _memberships_with_counts(memberships: QuerySet[Membership]) -> QuerySet[Membership]:
+    """Memberships annotated with `unread_all` and `mentioned` (both above the read position).
+
+    One query whatever the number of rooms: each count is a correlated subquery
+    on an index ((room, seq) of messages, (user, room, seq) of mentions).
+    """
+    unread = Message.objects.filter(
+        room_id=OuterRef("room_id"), seq__gt=OuterRef("last_read_seq"), deleted__isnull=True
+    ).exclude(user_id=OuterRef("user_id"))
+    mentioned = Mention.objects.filter(
+        user_id=OuterRef("user_id"),
+        room_id=OuterRef("room_id"),
+        seq__gt=OuterRef("last_read_seq"),
+        message__deleted__isnull=True,
+    )
+    return memberships.select_related("room").annotate(
+        unread_all=_count(unread), mentioned=_count(mentioned)
+    )
+
+
+def _room_entry(membership: Membership) -> dict:
+    """A `rooms` entry (docs/protocol.md, "hello"): the counts as the member's level has them."""
+    room = membership.room
+    unread, mentions = membership.unread_all, membership.mentioned
+    if membership.level == Membership.Level.MENTIONS:
+        unread = mentions
+    elif membership.level == Membership.Level.NOTHING:
+        unread = mentions = 0
+    return {
+        "name": room.name,
+        "title": room.display_title,
+        "kind": room.kind,
+        "unread": unread,
+        "mentions": mentions,
+        "last_seq": room.last_seq,
+        "last_read_seq": membership.last_read_seq,
+        "level": membership.level,
+    }
+
+
+def rooms_for_many(user_ids: Collection[int]) -> dict[int, list[dict]]:
+    """Each user's rooms with their unread and mention counts, by name, in one query."""
+    found: dict[int, list[dict]] = {user_id: [] for user_id in user_ids}
+    memberships = Membership.objects.filter(user_id__in=list(user_ids)).order_by("room__name")
+    for membership in _memberships_with_counts(memberships):
+        found[membership.user_id].append(_room_entry(membership))
+    return found
+
+
+def rooms_for(user) -> list[dict]:
+    """The user's rooms with their counts (the objects of `hello.rooms` and /api/rooms/)."""
+    return rooms_for_many([user.pk])[user.pk]
+
+
+def room_entry(user_id: int, room_id: int) -> dict | None:
+    """One room's entry for one member (None if not a member), in one query."""
+    memberships = Membership.objects.filter(user_id=user_id, room_id=room_id)
+    membership = _memberships_with_counts(memberships).first()
+    return membership and _room_entry(membership)
+
+
+def member_room_ids(user_ids: Collection[int]) -> dict[int, set[int]]:
+    """The ids of the rooms each user is a member of."""
+    found: dict[int, set[int]] = {user_id: set() for user_id in user_ids}
+    rows = Membership.objects.filter(user_id__in=list(user_ids)).values_list("user_id", "room_id")
+    for user_id, room_id in rows:
+        found[user_id].add(room_id)
+    return found

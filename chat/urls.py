@@ -8,5 +8,6 @@ app_name = "chat"
 urlpatterns = [
     path("", views.lobby, name="lobby"),
     path("<room:name>/", views.room, name="room"),
+    path("<room:name>/leave/", views.leave, name="leave"),
     path("<mixed_case_room:name>/", views.room_in_lower_case),
 ]

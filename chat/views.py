@@ -2,13 +2,15 @@
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chat import selectors, services
 from chat.forms import JoinRoomForm
-from chat.models import Room
-from chat.services import ChatError
+from chat.models import Membership, Room
+from chat.services import ChatError, notifications
 from jabber import events
 from presence import services as presence
 
@@ -90,3 +92,51 @@ def _message_id(value: str | None) -> int | None:
     if value is None or not value.isascii() or not value.isdigit() or len(value) > 18:
         return None
     return int(value)
+
+
+@require_GET
+def rooms_api(request: HttpRequest) -> JsonResponse:
+    """The user's rooms with their counts, as `hello.rooms`; 403 JSON (not a login page) if
+    anonymous."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "forbidden", "detail": "Log in first."}, status=403)
+    return JsonResponse({"rooms": selectors.rooms_for(request.user)})
+
+
+@login_required
+@require_POST
+def leave(request: HttpRequest, name: str) -> HttpResponse:
+    """Leave a room (opening it again rejoins), then go to the lobby."""
+    room = get_object_or_404(Room, name=name)
+    services.leave_room(request.user, room)
+    return redirect("chat:lobby")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """Email on or off, and each room's notification level."""
+    user = request.user
+    if request.method == "POST":
+        notifications.set_email_enabled(user.pk, request.POST.get("email") == "on")
+        for entry in selectors.rooms_for(user):
+            level = request.POST.get(f"level-{entry['name']}")
+            if level is not None:
+                notifications.set_level(user, entry["name"], level)
+        return redirect("preferences")
+    context = {
+        "email_enabled": notifications.email_enabled(user.pk),
+        "my_room_levels": selectors.rooms_for(user),
+        "levels": Membership.Level.choices,
+    }
+    return render(request, "chat/preferences.html", context)
+
+
+# A mail client's one-click unsubscribe (RFC 8058) posts without a CSRF token; the
+# signed token is the proof, and all it can do is turn email off.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """Turn email off from a signed link; a forged or expired link changes nothing."""
+    done = notifications.unsubscribe(token)
+    return render(request, "chat/unsubscribed.html", {"done": done}, status=200 if done else 400)

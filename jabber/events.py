@@ -85,9 +85,60 @@ class PresenceChanged:
         return room_group(self.room)
 
 
-Event = RoomFrame | CloseSockets | PresenceChanged
+@dataclass(frozen=True)
+class UserFrame:
+    """A frame, encoded once, for every socket of one user, in any room (read positions)."""
+
+    type: ClassVar[str] = "user.frame"
+    user: int
+    text: str
+
+    def group(self) -> str:
+        return control_group()
+
+
+@dataclass(frozen=True)
+class RoomActivity:
+    """Frames for the sockets of rooms' members that are open in other rooms.
+
+    `items` is `[[room id, text], ...]`, a whole send batch in one event, so the
+    fan-out costs one channel-layer message per batch; each hub hands each text
+    to its local sockets in `watch_group(room id)`.
+    """
+
+    type: ClassVar[str] = "room.activity"
+    items: list
+
+    def group(self) -> str:
+        return control_group()
+
+
+@dataclass(frozen=True)
+class MembershipChanged:
+    """Users joined or left rooms: their open sockets start or stop hearing the activity.
+
+    `pairs` is `[[user id, room id], ...]`: a batch of socket openings in one event.
+    """
+
+    type: ClassVar[str] = "membership.changed"
+    pairs: list
+    joined: bool
+
+    def group(self) -> str:
+        return control_group()
+
+
+Event = RoomFrame | CloseSockets | PresenceChanged | UserFrame | RoomActivity | MembershipChanged
 EVENT_TYPES: dict[str, type] = {
-    kind.type: kind for kind in (RoomFrame, CloseSockets, PresenceChanged)
+    kind.type: kind
+    for kind in (
+        RoomFrame,
+        CloseSockets,
+        PresenceChanged,
+        UserFrame,
+        RoomActivity,
+        MembershipChanged,
+    )
 }
 
 

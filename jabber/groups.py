@@ -23,3 +23,8 @@ def user_group(user_id: int) -> str:
 def session_group(session_key: str) -> str:
     """The local group of every socket opened with one login session (closed at logout)."""
     return f"session.{session_key}"
+
+
+def watch_group(room_id: int) -> str:
+    """The local group, inside each hub, of the sockets elsewhere of a room's members (activity)."""
+    return f"watch.{room_id}"

@@ -212,14 +212,16 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
 def email_settings(url: str) -> dict:
     """Django's email settings from an EMAIL_URL such as smtp://user:password@host:587.
 
-    smtp:// uses STARTTLS on port 587 or with ?tls=1, smtps:// implicit TLS
-    (default port 465); console:// prints mail.
+    smtp:// uses STARTTLS on port 587 or with ?tls=1 (smtp+tls:// always), smtps://
+    implicit TLS (default port 465); console:// prints mail.
     """
     parts = urlsplit(url)
     if parts.scheme == "console":
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
-    if parts.scheme not in ("smtp", "smtps"):
-        raise ImproperlyConfigured(f"EMAIL_URL: unknown scheme {parts.scheme!r} (smtp, smtps)")
+    if parts.scheme not in ("smtp", "smtp+tls", "smtps"):
+        raise ImproperlyConfigured(
+            f"EMAIL_URL: unknown scheme {parts.scheme!r} (smtp, smtp+tls, smtps)"
+        )
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     ssl = parts.scheme == "smtps"
     port = parts.port or (465 if ssl else 25)
@@ -230,7 +232,8 @@ def email_settings(url: str) -> dict:
         "EMAIL_HOST_USER": unquote(parts.username or ""),
         "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
         "EMAIL_USE_SSL": ssl,
-        "EMAIL_USE_TLS": not ssl and (port == 587 or query.get("tls") in ("1", "true")),
+        "EMAIL_USE_TLS": not ssl
+        and (parts.scheme == "smtp+tls" or port == 587 or query.get("tls") in ("1", "true")),
     }
 
 
@@ -243,6 +246,10 @@ elif DEBUG:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "jabber@localhost")
+# Unread mentions and direct messages are emailed at most this often per user.
+JABBER_EMAIL_DIGEST_MINUTES = env_int("JABBER_EMAIL_DIGEST_MINUTES", 15)
+# Where links in emails point (no request to take it from).
+JABBER_SITE_URL = os.environ.get("JABBER_SITE_URL", "http://localhost:8000").rstrip("/")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

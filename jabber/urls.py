@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from chat.views import preferences, rooms_api, unsubscribe
 from jabber.views import healthz
 
 # The admin logs in through allauth, so its login is rate limited like the rest.
@@ -16,9 +17,12 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/chat/", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/preferences/", preferences, name="preferences"),
+    path("accounts/unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
     path("accounts/", include("allauth.urls")),
     # Ahead of chat.urls: /chat/search/ is the search page, not a room named "search".
     path("", include("search.urls")),
     path("chat/", include("files.urls")),
     path("chat/", include("chat.urls")),
+    path("api/rooms/", rooms_api, name="api-rooms"),
 ]

@@ -17,7 +17,7 @@ from django.conf import settings
 
 from chat import protocol, transport
 from jabber import clock, events
-from jabber.groups import control_group, is_room_group, room_group
+from jabber.groups import control_group, is_room_group, room_group, user_group, watch_group
 from presence import services as presence
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ class Member(Protocol):
     async def deliver(self, text: str, wire: bytes) -> None: ...
 
     async def close_by_event(self, event: events.CloseSockets) -> None: ...
+
+    async def watch(self, room_id: int, joined: bool) -> None: ...
 
     async def close_if_idle(self, horizon: float) -> None: ...
 
@@ -127,6 +129,16 @@ class Hub:
                     logger.info(
                         "hub: closing a socket of user %s failed: %r", member.user_id, error
                     )
+        elif isinstance(event, events.UserFrame):
+            await self._deliver_text(self.groups.get(user_group(event.user)), event.text)
+        elif isinstance(event, events.RoomActivity):
+            # Every hub hears every batch; only rooms with members here cost more than a lookup.
+            for room_id, text in event.items:
+                await self._deliver_text(self.groups.get(watch_group(room_id)), text)
+        elif isinstance(event, events.MembershipChanged):
+            for user_id, room_id in event.pairs:
+                for member in list(self.groups.get(user_group(user_id), {}).values()):
+                    await member.watch(room_id, event.joined)
         elif isinstance(event, events.PresenceChanged):
             if room_group(event.room) in self.groups:
                 online = await database_sync_to_async(presence.online)(event.room)
@@ -134,16 +146,19 @@ class Hub:
                 await self._deliver(events.RoomFrame(room=event.room, text=text))
 
     async def _deliver(self, event: events.RoomFrame) -> None:
-        members = self.groups.get(event.group())
+        await self._deliver_text(self.groups.get(event.group()), event.text, event.except_user)
+
+    async def _deliver_text(
+        self, members: dict[str, Member] | None, text: str, skip: int | None = None
+    ) -> None:
         if not members:
             return
-        # Framed once for the whole room: the bytes are the same on every socket.
-        wire = transport.encode_wire(event.text)
-        skip = event.except_user
+        # Framed once for the whole group: the bytes are the same on every socket.
+        wire = transport.encode_wire(text)
         for member in list(members.values()):
             if skip is None or member.user_id != skip:
                 try:
-                    await member.deliver(event.text, wire)
+                    await member.deliver(text, wire)
                 except Exception as error:
                     # One socket closing under us must not cost the others the frame.
                     logger.info("hub: delivery to user %s failed: %r", member.user_id, error)

@@ -2,9 +2,9 @@
 
 ``messages`` (send, edit, delete), ``reactions``, ``enforcement`` (bans, account
 and session re-checked where they bite), ``handshake`` (admitting and opening sockets),
-``moderation`` (bans, mutes, the admin log), ``rooms``, ``limits`` (rate limits)
-and ``errors`` (the one error type). Functions return data and raise
-``ChatError`` with a protocol error code; the callers turn that into frames or pages.
+``moderation`` (bans, mutes, the admin log), ``rooms``, ``reads`` (read positions,
+mentions), ``limits`` (rate limits) and ``errors`` (the one error type). Functions return
+data and raise ``ChatError`` with a protocol error code; the callers turn that into frames or pages.
 """
 
 from chat.services.enforcement import (
@@ -52,6 +52,7 @@ from chat.services.moderation import (
     mute_user,
 )
 from chat.services.reactions import ReactionResult, is_one_emoji, react
+from chat.services.reads import leave_room, mark_read
 from chat.services.rooms import (
     create_room,
     get_or_create_room,
@@ -90,7 +91,9 @@ __all__ = [
     "is_one_emoji",
     "join_bucket",
     "join_rooms",
+    "leave_room",
     "log_action",
+    "mark_read",
     "mute_user",
     "open_sockets",
     "react",

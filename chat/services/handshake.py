@@ -23,6 +23,8 @@ class Admission:
 
     room: Room | None  # None only for a ban that kept a new room from being created
     ban: Ban | None
+    # The user's other rooms: the socket hears their `activity` (docs/protocol.md).
+    watched: frozenset[int] = frozenset()
 
 
 def admit(user, room_name: str) -> Admission:
@@ -38,6 +40,7 @@ def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatErro
     passed every check, and within the user's room-creation limit.
     """
     open_sockets = presence.open_socket_counts({user.pk for user, _ in requests})
+    member_rooms = selectors.member_room_ids({user.pk for user, _ in requests})
     rooms = {room.name: room for room in Room.objects.filter(name__in={n for _, n in requests})}
     bans = selectors.active_bans(
         {(user.pk, rooms[name].pk) for user, name in requests if name in rooms}
@@ -67,7 +70,8 @@ def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatErro
                     outcomes.append(error)
                     continue
             open_sockets[user.pk] = open_sockets.get(user.pk, 0) + 1
-        outcomes.append(Admission(room=room, ban=ban))
+        watched = frozenset(member_rooms[user.pk] - {room.pk if room else None})
+        outcomes.append(Admission(room=room, ban=ban, watched=watched))
     return outcomes
 
 
@@ -151,6 +155,15 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
         )
     opened = zip(requests, outcomes, strict=True)
     join_rooms({(r.user.pk, r.room.pk) for r, outcome in opened if isinstance(outcome, Opened)})
+    # After joining: the room itself is one of them, its read position from before.
+    rooms = selectors.rooms_for_many({r.user.pk for r in requests})
+    for request, outcome in zip(requests, outcomes, strict=True):
+        if isinstance(outcome, Opened):
+            hello, own_rooms = outcome.frames[0], rooms[request.user.pk]
+            hello["rooms"] = own_rooms
+            hello["last_read_seq"] = next(
+                (e["last_read_seq"] for e in own_rooms if e["name"] == request.room.name), 0
+            )
     return outcomes  # type: ignore[return-value]
 
 

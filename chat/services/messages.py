@@ -18,6 +18,13 @@ from chat.services.enforcement import check_not_banned
 from chat.services.errors import ChatError, settle
 from chat.services.limits import send_bucket
 from chat.services.moderation import ban_error, is_moderator, log_action
+from chat.services.reads import (
+    activity_event,
+    advance_senders,
+    deleted_activity_event,
+    record_mentions,
+    rewrite_mentions,
+)
 from jabber import clock, events
 
 # Characters that make text lie about itself: bidi overrides and isolates, and
@@ -153,6 +160,8 @@ def send_messages(requests: Sequence[SendRequest]) -> list[SendResult | ChatErro
                     )
                     for message in created
                 ]
+                if created:
+                    broadcasts.append(activity_event(created))
                 # In seq order per room; clients repair any gap by seq all the same.
                 transaction.on_commit(lambda: events.publish(*broadcasts))
         except IntegrityError:
@@ -246,6 +255,8 @@ def _store(
         Message.objects.bulk_create(stored)
         for position, upload_ids in claimed.items():
             Attachment.objects.filter(pk__in=upload_ids).update(message=stored[position])
+        record_mentions(stored)
+        advance_senders(stored)
     return stored
 
 
@@ -397,6 +408,7 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
         message.mentions = rendered.mentions
         message.edited = clock.utcnow()
         message.save(update_fields=["body", "html", "text", "mentions", "edited"])
+        rewrite_mentions(message)
         reactions = selectors.reactions_by_message([message.pk]).get(message.pk)
         files = selectors.attachments_by_message([message.pk]).get(message.pk)
         payload = protocol.message_payload(message, reactions, files)
@@ -435,7 +447,8 @@ def _hide(message: Message, actor) -> None:
     if message.user_id != actor.id:
         log_action(actor, message, "Deleted (hidden) message.")
     event = room_frame(message.room_id, protocol.message_deleted_frame(message.pk))
-    transaction.on_commit(lambda: events.publish(event))
+    activity = deleted_activity_event(message)
+    transaction.on_commit(lambda: events.publish(event, activity))
 
 
 def room_frame(room_id: int, frame: dict, *, except_user: int | None = None) -> events.RoomFrame:

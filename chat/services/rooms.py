@@ -1,9 +1,11 @@
 """Rooms: created on first visit (limited per user), locked and unlocked, their latest seq."""
 
 from django.conf import settings
+from django.db import transaction
 
 from chat.models import RESERVED_ROOM_NAMES, ROOM_NAME_RE, Membership, Room
 from chat.services.errors import ChatError
+from jabber import events
 from jabber.ratelimit import Bucket
 
 
@@ -69,8 +71,29 @@ def set_room_locked(room: Room, locked: bool) -> Room:
 
 
 def join_rooms(pairs: set[tuple[int, int]]) -> None:
-    """Make each (user id, room id) a membership, if it is not one already (opening a room)."""
+    """Make each (user id, room id) a membership, if it is not one already (opening a room).
+
+    A new member has read what came before: joining shows the latest messages,
+    and a backlog of strangers' talk is not news to anyone. The new member's
+    open sockets elsewhere start hearing the room's activity.
+    """
+    if not pairs:
+        return
+    existing = Membership.objects.filter(
+        user_id__in={user_id for user_id, _ in pairs}, room_id__in={room_id for _, room_id in pairs}
+    ).values_list("user_id", "room_id")
+    pairs = set(pairs) - set(existing)
+    if not pairs:
+        return
+    last_seqs = dict(
+        Room.objects.filter(pk__in={room_id for _, room_id in pairs}).values_list("pk", "last_seq")
+    )
     Membership.objects.bulk_create(
-        [Membership(user_id=user_id, room_id=room_id) for user_id, room_id in pairs],
+        [
+            Membership(user_id=user_id, room_id=room_id, last_read_seq=last_seqs.get(room_id, 0))
+            for user_id, room_id in pairs
+        ],
         ignore_conflicts=True,
     )
+    change = events.MembershipChanged(pairs=[list(pair) for pair in sorted(pairs)], joined=True)
+    transaction.on_commit(lambda: events.publish(change))

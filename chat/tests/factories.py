@@ -5,6 +5,7 @@ import factory
 from accounts.tests.factories import UserFactory
 from chat.models import Ban, Membership, Message, Mute, Reaction, Room
 from chat.services.messages import render
+from chat.services.reads import record_mentions
 
 
 class RoomFactory(factory.django.DjangoModelFactory):
@@ -37,7 +38,9 @@ class MessageFactory(factory.django.DjangoModelFactory):
         kwargs.setdefault("html", rendered.html)
         kwargs.setdefault("text", rendered.text)
         kwargs.setdefault("mentions", rendered.mentions)
-        return super()._create(model_class, *args, **kwargs)
+        message = super()._create(model_class, *args, **kwargs)
+        record_mentions([message])  # as the send's transaction writes them
+        return message
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

@@ -18,6 +18,9 @@ async def stored_count() -> int:
 
 # Handshake ------------------------------------------------------------------
 
+LOBBY_ENTRY = {"name": "lobby", "title": "lobby", "kind": "public", "unread": 0, "mentions": 0,
+               "last_seq": 0, "last_read_seq": 0, "level": "all"}  # fmt: skip
+
 
 async def test_hello_is_the_first_frame_with_room_user_and_online_list(ann):
     socket, hello = await open_socket(ann, "lobby")
@@ -28,6 +31,8 @@ async def test_hello_is_the_first_frame_with_room_user_and_online_list(ann):
         "online": [{"id": ann.id, "username": "ann"}],
         "messages": [],
         "has_more": False,
+        "last_read_seq": 0,
+        "rooms": [LOBBY_ENTRY],
     }
     await socket.close()
 

@@ -61,6 +61,7 @@ import {
 } from "./room-view.js";
 import { flushOutbox, resolveEchoes, resolvePending, sendRefused, submitComposer } from "./sending.js";
 import { SequenceTracker } from "./sequence.js";
+import { ReadReporter, Sidebar } from "./sidebar.js";
 import { bindUploads } from "./uploads.js";
 import {
   Store,
@@ -275,6 +276,25 @@ const handlers = {
 function handleFrame(frame) {
   const handler = handlers[frame.type];
   if (handler) handler(frame);
+  sidebar.handle(frame);
+  if (frame.type === "hello" || frame.type === "message") reportRead();
+}
+
+// Your rooms and read position (sidebar.js) ---------------------------------------------
+
+const sidebar = new Sidebar(document.querySelector('[data-testid="rooms-nav"]'), {
+  me,
+  currentRoom: config.room,
+  list: ui.list,
+});
+const reads = new ReadReporter((frame) => connection.send(frame));
+
+function reportRead() {
+  // Read means seen: the newest message on screen in the tab in use.
+  if (!document.hidden && document.hasFocus() && view.isAtBottom()) reads.offer(tracker.seq);
+}
+for (const [target, event] of [[ui.list, "scroll"], [window, "focus"], [document, "visibilitychange"]]) {
+  target.addEventListener(event, reportRead, { passive: true });
 }
 
 // Errors ----------------------------------------------------------------------------

@@ -10,6 +10,6 @@ def sync(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("chat", "0007_attachments")]
+    dependencies = [("chat", "0009_notification_settings")]
 
     operations = [migrations.RunPython(sync, migrations.RunPython.noop)]

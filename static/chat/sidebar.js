@@ -1,0 +1,441 @@
+// Your rooms (docs/protocol.md, "hello" rooms, "activity", "activity_deleted",
+// "read"): their unread and mention counts kept exact from the frames, the
+// sidebar that shows them (templates/chat/_sidebar.html), the tab title, read
+// positions sent back to the server, and desktop notifications agreed across tabs.
+// The count logic (roomsFrom ... titleWith, ReadReporter) is pure: jstests/sidebar.test.mjs.
+
+/** Rooms by name from ROOM entries (hello.rooms, /api/rooms/). */
+export function roomsFrom(entries) {
+  const rooms = new Map();
+  for (const entry of entries) {
+    rooms.set(entry.name, {
+      name: entry.name,
+      title: entry.title ?? entry.name,
+      kind: entry.kind ?? "public",
+      unread: Number(entry.unread) || 0,
+      mentions: Number(entry.mentions) || 0,
+      lastSeq: Number(entry.last_seq) || 0,
+      lastReadSeq: Number(entry.last_read_seq) || 0,
+      level: entry.level ?? "all",
+      // Messages counted from activity past the last snapshot: seq -> {unread, mention}.
+      counted: new Map(),
+    });
+  }
+  return rooms;
+}
+
+function weigh(room, frame, meId) {
+  const mention = Array.isArray(frame.mentions) && frame.mentions.includes(meId);
+  return {
+    unread: room.level === "all" || (room.level === "mentions" && mention),
+    mention: room.level !== "nothing" && mention,
+  };
+}
+
+/**
+ * A new message in a room (an `activity` frame, or a `message` in the room on
+ * screen, as {room, id, seq, user_id, mentions}). Returns whether it changed the
+ * counts and whether it deserves a notification (a mention of you, or a direct message).
+ */
+export function applyActivity(rooms, frame, meId) {
+  const room = rooms.get(frame.room);
+  if (!room || frame.seq <= room.lastSeq) return { changed: false, notify: false };
+  room.lastSeq = frame.seq;
+  if (frame.user_id === meId) {
+    // Sending moved your read position to your message, the room's newest.
+    room.lastReadSeq = Math.max(room.lastReadSeq, frame.seq);
+    room.unread = 0;
+    room.mentions = 0;
+    room.counted.clear();
+    return { changed: true, notify: false };
+  }
+  if (frame.seq <= room.lastReadSeq) return { changed: false, notify: false };
+  const weight = weigh(room, frame, meId);
+  room.unread += weight.unread ? 1 : 0;
+  room.mentions += weight.mention ? 1 : 0;
+  room.counted.set(frame.seq, weight);
+  const notify =
+    room.level !== "nothing" && (weight.mention || (room.kind === "direct" && weight.unread));
+  return { changed: weight.unread || weight.mention, notify };
+}
+
+/** A message deleted in a room (`activity_deleted`, or `message_deleted` with its seq). */
+export function applyDeleted(rooms, frame, meId) {
+  const room = rooms.get(frame.room);
+  if (!room || frame.user_id === meId || frame.seq <= room.lastReadSeq) return false;
+  if (frame.seq > room.lastSeq) return false; // never counted
+  const weight = room.counted.get(frame.seq) ?? weigh(room, frame, meId);
+  room.counted.delete(frame.seq);
+  if (weight.unread) room.unread = Math.max(0, room.unread - 1);
+  if (weight.mention) room.mentions = Math.max(0, room.mentions - 1);
+  return weight.unread || weight.mention;
+}
+
+/** Your read position moved (a `read` frame): its counts hold up to its last_seq. */
+export function applyRead(rooms, frame) {
+  const room = rooms.get(frame.room);
+  if (!room || frame.seq < room.lastReadSeq) return false;
+  room.lastReadSeq = frame.seq;
+  room.unread = Number(frame.unread) || 0;
+  room.mentions = Number(frame.mentions) || 0;
+  for (const [seq, weight] of room.counted) {
+    if (seq <= frame.last_seq) {
+      room.counted.delete(seq);
+    } else {
+      // Counted from activity after the server took its counts: still unread.
+      room.unread += weight.unread ? 1 : 0;
+      room.mentions += weight.mention ? 1 : 0;
+    }
+  }
+  room.lastSeq = Math.max(room.lastSeq, Number(frame.last_seq) || 0);
+  return true;
+}
+
+/**
+ * A fresh list (/api/rooms/) over the rooms held: a room whose counts we have moved past
+ * the list's snapshot (a higher last_seq) keeps them; rooms no longer listed go.
+ */
+export function mergeRooms(rooms, entries) {
+  const fresh = roomsFrom(entries);
+  for (const [name, room] of fresh) {
+    const held = rooms.get(name);
+    if (held && held.lastSeq > room.lastSeq) fresh.set(name, held);
+  }
+  return fresh;
+}
+
+function activityOf(message) {
+  const { room, id, seq, mentions } = message;
+  return { room, id, seq, user_id: message.user?.id, mentions };
+}
+
+/**
+ * One server frame applied to a socket's counts: `counts` is {rooms, me, known}
+ * (`known`: id -> activity of the messages of the socket's own room, whose
+ * `message_deleted` carries only the id). Returns {changed, activity, notify}:
+ * `activity` when a new message came (or {room} of one in a room not listed).
+ */
+export function applyFrame(counts, frame) {
+  const { me } = counts;
+  switch (frame.type) {
+    case "hello":
+      counts.rooms = roomsFrom(frame.rooms ?? []);
+      for (const message of frame.messages ?? []) counts.known.set(message.id, activityOf(message));
+      return { changed: true };
+    case "history":
+      for (const message of frame.messages ?? []) counts.known.set(message.id, activityOf(message));
+      return { changed: false };
+    case "message":
+    case "activity": {
+      const activity = frame.type === "message" ? activityOf(frame) : frame;
+      if (frame.type === "message") counts.known.set(frame.id, activity);
+      if (!counts.rooms.has(activity.room)) return { changed: false, unknownRoom: activity.room };
+      return { ...applyActivity(counts.rooms, activity, me), activity };
+    }
+    case "message_deleted": {
+      const known = counts.known.get(frame.id);
+      counts.known.delete(frame.id);
+      return { changed: Boolean(known) && applyDeleted(counts.rooms, known, me) };
+    }
+    case "activity_deleted":
+      return { changed: applyDeleted(counts.rooms, frame, me) };
+    case "read":
+      return { changed: applyRead(counts.rooms, frame) };
+    default:
+      return { changed: false };
+  }
+}
+
+/** The unread messages of every room. */
+export function totalUnread(rooms) {
+  let total = 0;
+  for (const room of rooms.values()) total += room.unread;
+  return total;
+}
+
+/** The tab's title: "(3) #releases · Jabber" while hidden with unread messages. */
+export function titleWith(base, total, hidden) {
+  return hidden && total > 0 ? `(${total}) ${base}` : base;
+}
+
+/** Sends `read` {seq} for the highest seq offered, at most once per interval. */
+export class ReadReporter {
+  constructor(
+    send,
+    { interval = 1000, now = () => Date.now(), schedule = (run, wait) => setTimeout(run, wait) } = {},
+  ) {
+    this.send = send;
+    this.interval = interval;
+    this.now = now;
+    this.schedule = schedule;
+    this.sent = 0; // the highest seq the server has been told
+    this.sentAt = -Infinity;
+    this.waiting = 0; // a higher seq waiting for the interval to pass
+    this.timer = null;
+  }
+
+  offer(seq) {
+    if (seq <= this.sent) return;
+    this.waiting = Math.max(this.waiting, seq);
+    if (this.timer !== null) return;
+    const wait = this.sentAt + this.interval - this.now();
+    if (wait <= 0) {
+      this.#flush();
+    } else {
+      this.timer = this.schedule(() => {
+        this.timer = null;
+        this.#flush();
+      }, wait);
+    }
+  }
+
+  #flush() {
+    const seq = this.waiting;
+    if (seq <= this.sent) return;
+    if (this.send({ type: "read", seq })) {
+      this.sent = seq;
+      this.sentAt = this.now();
+      this.waiting = 0;
+    }
+  }
+}
+
+// The page ------------------------------------------------------------------------
+
+function entriesFromPage(root) {
+  return [...root.querySelectorAll('[data-testid="rooms-nav-item"]')].map((item) => ({
+    name: item.dataset.room,
+    title: item.querySelector(".rooms-nav-name")?.textContent.slice(1),
+    kind: item.dataset.kind,
+    unread: item.dataset.unread,
+    mentions: item.dataset.mentions,
+    last_seq: item.dataset.lastSeq,
+    last_read_seq: item.dataset.lastReadSeq,
+    level: item.dataset.level,
+  }));
+}
+
+/**
+ * The "new messages" line above the first message by someone else past your read
+ * position (the room's list of message <li>s); returns it, or null when all is read.
+ */
+export function placeUnreadDivider(list, lastReadSeq, meId) {
+  list.querySelector('[data-testid="unread-divider"]')?.remove();
+  const first = [...list.querySelectorAll('[data-testid="message"][data-seq]')].find(
+    (node) => Number(node.dataset.seq) > lastReadSeq && Number(node.dataset.userId) !== meId,
+  );
+  if (!first) return null;
+  const divider = document.createElement("li");
+  divider.className = "message-divider";
+  divider.dataset.testid = "unread-divider";
+  divider.setAttribute("role", "separator");
+  divider.textContent = "New messages";
+  list.insertBefore(divider, first);
+  return divider;
+}
+
+/** The sidebar of a chat page: the server's rendering, kept live. */
+export class Sidebar {
+  constructor(root, { me, currentRoom = null, list = null } = {}) {
+    this.root = root;
+    this.me = me;
+    this.currentRoom = currentRoom;
+    this.list = list; // the room's messages: the first hello marks where reading stopped
+    this.divided = false;
+    this.counts = { rooms: roomsFrom(root ? entriesFromPage(root) : []), me: me.id, known: new Map() };
+    this.baseTitle = document.title;
+    this.notifier = new Notifier(root?.querySelector('[data-testid="enable-notifications"]'), {
+      currentRoom,
+    });
+    document.addEventListener("visibilitychange", () => this.renderTitle());
+  }
+
+  /** Hand a server frame over; returns nothing. */
+  get rooms() {
+    return this.counts.rooms;
+  }
+
+  set rooms(rooms) {
+    this.counts.rooms = rooms;
+  }
+
+  /** Hand a server frame over. */
+  handle(frame) {
+    const outcome = applyFrame(this.counts, frame);
+    if (outcome.unknownRoom) this.refreshSoon();
+    if (outcome.notify) this.notifier.offer(this.rooms.get(outcome.activity.room), outcome.activity);
+    if (frame.type === "hello" && this.list && !this.divided) {
+      this.divided = true;
+      placeUnreadDivider(this.list, frame.last_read_seq ?? Infinity, this.me.id)?.scrollIntoView({
+        block: "center",
+      });
+    }
+    if (outcome.changed) this.render();
+  }
+
+  /** Take the counts of /api/rooms/ (the lobby, which has no socket; a room joined elsewhere). */
+  replace(entries) {
+    this.rooms = mergeRooms(this.rooms, entries);
+    this.render();
+  }
+
+  /** Fetch the list again soon (a room we did not know of moved: joined in another tab). */
+  refreshSoon() {
+    if (this.refreshing) return;
+    this.refreshing = setTimeout(async () => {
+      try {
+        const response = await fetch("/api/rooms/", { headers: { Accept: "application/json" } });
+        if (response.ok) this.replace((await response.json()).rooms);
+      } catch {
+        // Offline: the next unknown room asks again.
+      } finally {
+        this.refreshing = null;
+      }
+    }, 300);
+  }
+
+  #items() {
+    const list = this.root.querySelector('[data-testid="rooms-nav-list"]');
+    const items = new Map();
+    for (const item of list.querySelectorAll('[data-testid="rooms-nav-item"]')) {
+      if (this.rooms.has(item.dataset.room)) items.set(item.dataset.room, item);
+      else item.remove(); // left
+    }
+    for (const room of this.rooms.values()) {
+      if (!items.has(room.name)) items.set(room.name, list.appendChild(newItem(room)));
+    }
+    list.querySelector(".rooms-nav-empty")?.toggleAttribute("hidden", items.size > 0);
+    return items;
+  }
+
+  render() {
+    if (this.root) {
+      for (const [name, item] of this.#items()) {
+        const room = this.rooms.get(name);
+        item.classList.toggle("has-unread", room.unread > 0);
+        item.classList.toggle("has-mentions", room.mentions > 0);
+        item.dataset.unread = room.unread;
+        item.dataset.mentions = room.mentions;
+        const unread = item.querySelector('[data-testid="rooms-nav-unread"]');
+        unread.textContent = room.unread;
+        unread.hidden = room.unread === 0;
+        const mentions = item.querySelector('[data-testid="rooms-nav-mentions"]');
+        mentions.textContent = `@${room.mentions}`;
+        mentions.hidden = room.mentions === 0;
+      }
+    }
+    this.renderTitle();
+  }
+
+  renderTitle() {
+    document.title = titleWith(this.baseTitle, totalUnread(this.rooms), document.hidden);
+  }
+}
+
+/** A sidebar entry like the server renders (templates/chat/_sidebar.html). */
+function newItem(room) {
+  const item = document.createElement("li");
+  item.className = "rooms-nav-item";
+  Object.assign(item.dataset, { testid: "rooms-nav-item", room: room.name, kind: room.kind });
+  const link = document.createElement("a");
+  link.href = `/chat/${encodeURIComponent(room.name)}/`;
+  const name = document.createElement("span");
+  name.className = "rooms-nav-name";
+  name.textContent = `${room.kind === "direct" ? "@" : "#"}${room.title}`;
+  const mentions = document.createElement("span");
+  mentions.className = "rooms-nav-mentions";
+  mentions.dataset.testid = "rooms-nav-mentions";
+  mentions.title = "Mentions of you";
+  const unread = document.createElement("span");
+  unread.className = "rooms-nav-unread";
+  unread.dataset.testid = "rooms-nav-unread";
+  unread.title = "Unread messages";
+  link.append(name, mentions, unread);
+  item.append(link);
+  return item;
+}
+
+// Desktop notifications -------------------------------------------------------------
+
+const CLAIM_WAIT_MS = 250;
+const NOTIFIED_KEY = "jabber-notified";
+const NOTIFIED_KEEP = 200;
+
+/**
+ * Whether this tab is the first to claim message `id` (then it is recorded as claimed).
+ * The check and the record happen under one Web Lock shared by the browser's tabs,
+ * so two tabs cannot both win; the record is kept in localStorage, which they share.
+ */
+async function claimFirst(id) {
+  const decide = () => {
+    let notified = [];
+    try {
+      notified = JSON.parse(localStorage.getItem(NOTIFIED_KEY) ?? "[]");
+    } catch {
+      notified = [];
+    }
+    if (notified.includes(id)) return false;
+    notified.push(id);
+    localStorage.setItem(NOTIFIED_KEY, JSON.stringify(notified.slice(-NOTIFIED_KEEP)));
+    return true;
+  };
+  if (!navigator.locks) return decide();
+  return navigator.locks.request(NOTIFIED_KEY, decide);
+}
+
+/**
+ * Desktop notifications for mentions and direct messages: enabled from a button
+ * (never asked on load), one per message per browser (the first tab to claim a
+ * message shows it; see claimFirst), none when the tab in use shows that room
+ * (it claims the message at once and shows nothing; other tabs wait a moment first).
+ */
+class Notifier {
+  constructor(button, { currentRoom }) {
+    this.button = button;
+    this.currentRoom = currentRoom;
+    if (!button || !("Notification" in window)) return;
+    button.hidden = Notification.permission !== "default";
+    button.addEventListener("click", async () => {
+      await Notification.requestPermission();
+      button.hidden = Notification.permission !== "default";
+    });
+  }
+
+  offer(room, frame) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    const inUse = !document.hidden && document.hasFocus();
+    if (inUse && room.name === this.currentRoom) {
+      claimFirst(frame.id);
+      return;
+    }
+    const wait = inUse ? 0 : CLAIM_WAIT_MS + Math.random() * CLAIM_WAIT_MS;
+    setTimeout(async () => {
+      if (!(await claimFirst(frame.id))) return;
+      const what = room.kind === "direct" ? "New direct message" : "You were mentioned";
+      const notification = new Notification(`${what} in #${room.name}`, {
+        tag: `jabber-message-${frame.id}`,
+        body: room.title,
+      });
+      notification.onclick = () => {
+        window.focus();
+        location.href = `/chat/${encodeURIComponent(room.name)}/?around=${frame.id}`;
+        notification.close();
+      };
+    }, wait);
+  }
+}
+
+/** The lobby: counts refreshed from /api/rooms/ while the page is visible. */
+export function pollRooms(sidebar, interval = 20000) {
+  const refresh = async () => {
+    if (document.hidden) return;
+    try {
+      const response = await fetch("/api/rooms/", { headers: { Accept: "application/json" } });
+      if (response.ok) sidebar.replace((await response.json()).rooms);
+    } catch {
+      // Offline for a moment: the next round tries again.
+    }
+  };
+  setInterval(refresh, interval);
+  document.addEventListener("visibilitychange", refresh);
+}
