@@ -228,7 +228,6 @@ export function placeUnreadDivider(list, lastReadSeq, meId) {
   const divider = document.createElement("li");
   divider.className = "message-divider";
   divider.dataset.testid = "unread-divider";
-  divider.setAttribute("role", "separator");
   divider.textContent = "New messages";
   list.insertBefore(divider, first);
   return divider;
