@@ -271,6 +271,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Nothing to broadcast: the sender alone hears how things stand.
             await self.reply(result.frame)
 
+    async def on_report(self, command: protocol.ReportCommand) -> None:
+        await database_sync_to_async(services.report_message)(
+            user=self.user, room=self.room, message_id=command.id, reason=command.reason
+        )
+        # A repeat is answered the same: the reporter learns nothing about other reports.
+        await self.reply(protocol.reported_frame(command.id))
+
     handlers = {
         protocol.SendCommand: on_message,
         protocol.HistoryCommand: on_history,
@@ -279,6 +286,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         protocol.EditCommand: on_edit,
         protocol.DeleteCommand: on_delete,
         protocol.ReactCommand: on_react,
+        protocol.ReportCommand: on_report,
     }
 
     def _heartbeat(self) -> tuple[int, bool, bool]:

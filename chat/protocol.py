@@ -10,11 +10,11 @@ from django.conf import settings
 # Every `type` the server sends to a client (docs/protocol.md, "Server frames").
 SERVER_FRAME_TYPES = frozenset(
     {"hello", "message", "history", "pong", "presence", "typing", "message_edited",
-     "message_deleted", "error", "reaction"}
+     "message_deleted", "error", "reaction", "reported", "report", "report_resolved"}
 )  # fmt: skip
 # Every `type` a client may send (docs/protocol.md, "Client frames").
 CLIENT_FRAME_TYPES = frozenset(
-    {"message", "history", "typing", "ping", "edit", "delete", "react", "unreact"}
+    {"message", "history", "typing", "ping", "edit", "delete", "react", "unreact", "report"}
 )
 # Every `code` an `error` frame can carry (docs/protocol.md, "Error codes").
 ERROR_CODES = frozenset(
@@ -63,6 +63,16 @@ class ReactCommand:
 
 
 @dataclass(frozen=True)
+class ReportCommand:
+    id: int
+    reason: str
+
+
+# The longest reason a report may give.
+REPORT_REASON_MAX = 500
+
+
+@dataclass(frozen=True)
 class TypingCommand:
     pass
 
@@ -85,7 +95,7 @@ class DeleteCommand:
 
 Command = (
     SendCommand | HistoryCommand | TypingCommand | PingCommand | EditCommand | DeleteCommand
-    | ReactCommand
+    | ReactCommand | ReportCommand
 )  # fmt: skip
 
 
@@ -237,6 +247,13 @@ def _command(data: dict) -> Command:
         return ReactCommand(
             id=_integer(data, "id", required=True, minimum=1), emoji=emoji, added=kind == "react"
         )
+    if kind == "report":
+        reason = data.get("reason")
+        if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= REPORT_REASON_MAX:
+            raise ProtocolError(
+                "bad_request", f"reason must be 1-{REPORT_REASON_MAX} characters of text."
+            )
+        return ReportCommand(id=_integer(data, "id", required=True, minimum=1), reason=reason)
     if not isinstance(kind, str):
         raise ProtocolError("bad_request", "A frame needs a string type.")
     raise ProtocolError("bad_request", f"Unknown frame type {kind[:40]!r}.")
@@ -388,6 +405,7 @@ def hello_frame(
     *,
     room: str,
     you: dict,
+    kind: str = "public",
     online: list[dict],
     messages: list[dict],
     has_more: bool,
@@ -396,6 +414,7 @@ def hello_frame(
     frame = {
         "type": "hello",
         "room": room,
+        "kind": kind,
         "you": you,
         "online": online,
         "messages": messages,
@@ -432,6 +451,27 @@ def reaction_frame(message_id: int, emoji: str, user: dict, added: bool, count: 
         "added": added,
         "count": count,
     }
+
+
+def reported_frame(message_id: int) -> dict:
+    return {"type": "reported", "id": message_id}
+
+
+def report_frame(*, report_id: int, room: str, message: dict, reporter: dict, reason: str) -> dict:
+    """A report, live to the room's moderators: the reported MESSAGE, who reported it and why."""
+    return {
+        "type": "report",
+        "report": report_id,
+        "room": room,
+        "message": message,
+        "reporter": reporter,
+        "reason": reason,
+    }
+
+
+def report_resolved_frame(message_id: int, outcome: str) -> dict:
+    """To the reporter: what the moderators did about the message they reported."""
+    return {"type": "report_resolved", "id": message_id, "outcome": outcome}
 
 
 def pong_frame(seq: int) -> dict:

@@ -126,13 +126,15 @@ def _before(room: Room, before: int | None, limit: int, read: Callable) -> tuple
     return page[:limit][::-1], len(page) > limit
 
 
-def lobby_rooms(limit: int = 200) -> list[Room]:
-    """Rooms by last activity, each annotated with `online_count`."""
-    rooms = list(Room.objects.order_by("-last_activity")[:limit])
-    counts = presence.online_counts([room.id for room in rooms])
-    for room in rooms:
+def lobby_rooms(rooms: QuerySet[Room] | None = None, limit: int = 200) -> list[Room]:
+    """Rooms (of `rooms`: those a user may see, chat.access) by last activity, each annotated
+    with `online_count`."""
+    queryset = Room.objects.all() if rooms is None else rooms
+    found = list(queryset.order_by("-last_activity")[:limit])
+    counts = presence.online_counts([room.id for room in found])
+    for room in found:
         room.online_count = counts.get(room.id, 0)
-    return rooms
+    return found
 
 
 def active_ban(user_id: int, room: Room) -> Ban | None:

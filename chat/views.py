@@ -2,11 +2,15 @@
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
-from chat import selectors, services
+from chat import access, selectors, services
 from chat.forms import JoinRoomForm
+from chat.models import Membership, Room
+from chat.services import ChatError
+from chat.services.room_moderation import ACTIONS
 from jabber import events
 from presence import services as presence
 
@@ -15,8 +19,23 @@ from presence import services as presence
 def lobby(request: HttpRequest) -> HttpResponse:
     form = JoinRoomForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        return redirect("chat:room", name=form.cleaned_data["room"])
-    return render(request, "chat/lobby.html", {"rooms": selectors.lobby_rooms(), "form": form})
+        name = form.cleaned_data["room"]
+        if not form.cleaned_data["private"]:
+            return redirect("chat:room", name=name)
+        try:
+            room = services.create_room(request.user, name, private=True)
+        except ChatError as error:
+            form.add_error("room", error.detail)
+        else:
+            return redirect("chat:room", name=room.name)
+    return lobby_page(request, form)
+
+
+def lobby_page(request: HttpRequest, form, status: int = 200) -> HttpResponse:
+    """The lobby: the rooms this user can see (no direct messages), with the form as given."""
+    rooms = access.listed_rooms(request.user).exclude(kind=Room.Kind.DIRECT)
+    context = {"rooms": selectors.lobby_rooms(rooms), "form": form}
+    return render(request, "chat/lobby.html", context, status=status)
 
 
 @login_required
@@ -26,7 +45,10 @@ def room_in_lower_case(request: HttpRequest, name: str) -> HttpResponse:
 
 @login_required
 def room(request: HttpRequest, name: str) -> HttpResponse:
-    room = services.get_or_create_room(name)
+    try:
+        room = services.visit_room(request.user, name)
+    except ChatError:
+        raise Http404("No such room.") from None
     ban = selectors.active_ban(request.user.id, room)
     if ban is not None:
         return render(request, "chat/room.html", {"room": room, "banned": ban}, status=403)
@@ -40,10 +62,12 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
             room, around, settings.JABBER_HISTORY_PAGE
         )
     last = messages[-1] if messages else None
+    is_room_moderator = services.is_room_moderator(request.user, room)
     config = {
         "room": room.name,
         "user": {"id": request.user.id, "username": request.user.username},
-        "isModerator": services.is_moderator(request.user),
+        "kind": room.kind,
+        "isModerator": is_room_moderator,
         "maxBody": settings.JABBER_MAX_BODY,
         "typingInterval": int(settings.JABBER_TYPING_INTERVAL * 1000),
         "pingInterval": 25000,
@@ -65,8 +89,29 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         "banned": None,
         "config": config,
         "close_codes": events.close_code_table(),
+        "room_admin": _room_admin(request, room) if is_room_moderator else None,
     }
     return render(request, "chat/room.html", context)
+
+
+def _room_admin(request: HttpRequest, room: Room) -> dict:
+    """What the moderation panel of a room page shows its owner and room moderators."""
+    members = room.memberships.select_related("user").order_by("role", "user__username")
+    may_invite = room.kind != Room.Kind.DIRECT
+    return {
+        "members": members,
+        "is_owner": services.is_moderator(request.user)
+        or access.role(request.user, room) == Membership.Role.OWNER,
+        "invite_url": invite_url(request, services.invite_token(actor=request.user, room=room))
+        if may_invite
+        else None,
+        "actions": ACTIONS,
+    }
+
+
+def invite_url(request: HttpRequest, token: str) -> str:
+    """The absolute address of an invite link, for copying."""
+    return request.build_absolute_uri(reverse("chat:join", args=[token]))
 
 
 def _message_id(value: str | None) -> int | None:

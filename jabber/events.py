@@ -83,9 +83,22 @@ class PresenceChanged:
         return room_group(self.room)
 
 
-Event = RoomFrame | CloseSockets | PresenceChanged
+@dataclass(frozen=True)
+class UserFrame:
+    """A frame, encoded once, for every socket of some users, whatever room it is open in."""
+
+    type: ClassVar[str] = "users.frame"
+    users: list[int]
+    text: str
+
+    def group(self) -> str:
+        # Like CloseSockets: every hub hears it and picks those users' local sockets.
+        return control_group()
+
+
+Event = RoomFrame | CloseSockets | PresenceChanged | UserFrame
 EVENT_TYPES: dict[str, type] = {
-    kind.type: kind for kind in (RoomFrame, CloseSockets, PresenceChanged)
+    kind.type: kind for kind in (RoomFrame, CloseSockets, PresenceChanged, UserFrame)
 }
 
 

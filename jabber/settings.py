@@ -235,6 +235,8 @@ JABBER_MAX_SOCKETS_PER_USER = env_int("JABBER_MAX_SOCKETS_PER_USER", 20)
 JABBER_JOIN_BURST = env_int("JABBER_JOIN_BURST", 30)
 JABBER_JOIN_PER_SECOND = env_float("JABBER_JOIN_PER_SECOND", 1.0)
 JABBER_TYPING_INTERVAL = env_float("JABBER_TYPING_INTERVAL", 2.0)
+# New direct-message conversations a user may open per hour.
+JABBER_DM_CREATE_RATE = env_int("JABBER_DM_CREATE_RATE", 20)
 JABBER_CLIENT_ID_MAX = 64
 # A socket whose client leaves more than this unread is dropped (it resumes).
 JABBER_SLOW_CLIENT_BUFFER = env_int("JABBER_SLOW_CLIENT_BUFFER", 1024 * 1024)

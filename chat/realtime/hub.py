@@ -17,7 +17,7 @@ from django.conf import settings
 
 from chat import protocol, transport
 from jabber import clock, events
-from jabber.groups import control_group, is_room_group, room_group
+from jabber.groups import control_group, is_room_group, room_group, user_group
 from presence import services as presence
 
 logger = logging.getLogger(__name__)
@@ -118,11 +118,23 @@ class Hub:
                     logger.info(
                         "hub: closing a socket of user %s failed: %r", member.user_id, error
                     )
+        elif isinstance(event, events.UserFrame):
+            await self._deliver_to_users(event)
         elif isinstance(event, events.PresenceChanged):
             if room_group(event.room) in self.groups:
                 online = await database_sync_to_async(presence.online)(event.room)
                 text = protocol.encode(protocol.presence_frame(online))
                 await self._deliver(events.RoomFrame(room=event.room, text=text))
+
+    async def _deliver_to_users(self, event: events.UserFrame) -> None:
+        wire = None
+        for user_id in set(event.users):
+            for member in list(self.groups.get(user_group(user_id), {}).values()):
+                wire = wire or transport.encode_frame(event.text)
+                try:
+                    await member.deliver(event.text, wire)
+                except Exception as error:
+                    logger.info("hub: delivery to user %s failed: %r", member.user_id, error)
 
     async def _deliver(self, event: events.RoomFrame) -> None:
         members = self.groups.get(event.group())

@@ -6,11 +6,11 @@ from typing import Any
 
 from django.conf import settings
 
-from chat import protocol, selectors
+from chat import access, protocol, selectors
 from chat.models import Ban, Room
 from chat.services.errors import ChatError, settle
 from chat.services.limits import join_bucket
-from chat.services.rooms import get_or_create_room, join_rooms
+from chat.services.rooms import join_rooms, visit_rooms
 from presence import services as presence
 
 
@@ -29,25 +29,30 @@ def admit(user, room_name: str) -> Admission:
 
 
 def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatError]:
-    """admit() for several sockets (user, room name), with the queries done once for all."""
+    """admit() for several sockets (user, room name), with the queries done once for all.
+
+    A private room or direct message the user is not a member of is refused as
+    if it did not exist; a free name becomes a public room only for a socket
+    that gets past the socket cap.
+    """
     open_sockets = presence.open_socket_counts({user.pk for user, _ in requests})
-    rooms: dict[str, Room] = {}
-    for _, name in requests:
-        if name not in rooms:
-            try:
-                rooms[name] = get_or_create_room(name)
-            except ChatError:
-                continue
-    bans = selectors.active_bans(
-        {(user.pk, rooms[name].pk) for user, name in requests if name in rooms}
+    under_cap = [
+        (user, name)
+        for user, name in requests
+        if open_sockets.get(user.pk, 0) < settings.JABBER_MAX_SOCKETS_PER_USER
+    ]
+    rooms = visit_rooms({name for _, name in under_cap})
+    visible = access.visible_pairs(
+        (user.pk, rooms[name]) for user, name in under_cap if name in rooms
     )
+    bans = selectors.active_bans(visible)
     outcomes: list[Admission | ChatError] = []
     for user, name in requests:
         if open_sockets.get(user.pk, 0) >= settings.JABBER_MAX_SOCKETS_PER_USER:
             outcomes.append(ChatError("forbidden", "Too many open connections."))
             continue
         room = rooms.get(name)
-        if room is None:
+        if room is None or (user.pk, room.pk) not in visible:
             outcomes.append(ChatError("not_found", "No such room."))
             continue
         ban = bans.get((user.pk, room.pk))
@@ -100,6 +105,7 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
         online = onlines[room.pk]
         hello = protocol.hello_frame(
             room=room.name,
+            kind=room.kind,
             you=protocol.user_payload(request.user),
             online=online,
             messages=chunks[0],

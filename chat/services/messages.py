@@ -10,11 +10,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from accounts import services as accounts
 from chat import formatting, protocol, selectors
 from chat.models import Message, Room
+from chat.services.direct import direct_peer_ids
 from chat.services.errors import ChatError, settle
 from chat.services.limits import send_bucket
-from chat.services.moderation import is_moderator, log_action
+from chat.services.moderation import is_moderator, is_room_moderator, log_action
 from jabber import clock, events
 
 # Characters that make text lie about itself: bidi overrides and isolates, and
@@ -156,6 +158,7 @@ def _store(
     }
     resends = _resends(wanted)
     muted = selectors.muted_pairs({(r.user.pk, r.room.pk) for r in wanted})
+    blocked = _blocked_in_direct_rooms(rooms, wanted)
     originals = _originals({r.reply_to for r in wanted if r.reply_to is not None})
     last_sent: dict[tuple[int, int], datetime] = {}
     now = clock.utcnow()
@@ -175,6 +178,8 @@ def _store(
         try:
             if request.reply_to is not None and (original is None or original.room_id != room.pk):
                 raise ChatError("not_found", "No such message to reply to.", client_id=client_id)
+            if (user.pk, room.pk) in blocked:
+                raise ChatError("forbidden", "You cannot do that.", client_id=client_id)
             check_may_write(user, room, client_id, muted=(user.pk, room.pk) in muted)
             if room.slow_mode_seconds and (user.pk, room.pk) not in last_sent:
                 last_sent[user.pk, room.pk] = selectors.last_message_time(user.pk, room)
@@ -208,6 +213,23 @@ def _store(
         for room in {message.room_id: message.room for message in stored}.values():
             Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq, last_activity=now)
     return stored
+
+
+def _blocked_in_direct_rooms(
+    rooms: dict[int, Room], requests: list[SendRequest]
+) -> set[tuple[int, int]]:
+    """(sender id, room id) of sends into direct rooms whose other person blocks the sender."""
+    peers = direct_peer_ids(
+        {pk: room.name for pk, room in rooms.items() if room.kind == Room.Kind.DIRECT}
+    )
+    # The other person of each send: whichever of the room's two is not the sender.
+    wanted = {
+        (sum(peers[r.room.pk]) - r.user.pk, r.user.pk, r.room.pk)
+        for r in requests
+        if r.room.pk in peers
+    }
+    blocks = accounts.blocked_pairs({(other, sender) for other, sender, _ in wanted})
+    return {(sender, room_id) for other, sender, room_id in wanted if (other, sender) in blocks}
 
 
 def render(body: str, room_id: int) -> formatting.Rendered:
@@ -291,7 +313,7 @@ def delete_message(*, actor, room: Room, message_id: int) -> Message:
     """Hide a message (one's own, or any for a moderator) and broadcast `message_deleted`."""
     with transaction.atomic():
         message = _own_visible_message(room, message_id)
-        if message.user_id != actor.id and not is_moderator(actor):
+        if message.user_id != actor.id and not is_room_moderator(actor, room):
             raise ChatError("forbidden", "You can only delete your own messages.")
         _hide(message, actor)
     return message

@@ -6,8 +6,8 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
 
 from accounts.services import close_sockets
-from chat import protocol
-from chat.models import Ban, Mute, Room
+from chat import access, protocol
+from chat.models import Ban, Membership, Mute, Room
 from chat.services.errors import ChatError
 from jabber.events import CloseCode
 
@@ -15,7 +15,20 @@ MODERATE_PERMISSION = "chat.moderate_room"
 
 
 def is_moderator(user) -> bool:
+    """Staff of the Moderators group (or superusers): powers in every room."""
     return bool(user.is_active and user.is_staff and user.has_perm(MODERATE_PERMISSION))
+
+
+def is_room_moderator(user, room: Room) -> bool:
+    """Whether the user moderates this room: the Moderators group, or its owner or a room moderator.
+
+    Staff outside the Moderators group have no powers in a room they do not own or moderate.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if is_moderator(user):
+        return True
+    return access.role(user, room) in (Membership.Role.OWNER, Membership.Role.MODERATOR)
 
 
 def impose(restriction: Ban | Mute, *, actor=None) -> Ban | Mute:

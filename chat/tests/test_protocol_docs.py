@@ -199,7 +199,7 @@ def built_frames() -> dict[str, dict]:
 
 def minimal_client_frame(kind: str) -> str:
     """A frame of that type with every field any client frame needs."""
-    return json.dumps({"type": kind, "id": 1, "body": "hi", "emoji": "👍"})
+    return json.dumps({"type": kind, "id": 1, "body": "hi", "emoji": "👍", "reason": "spam"})
 
 
 # The document against the tables ----------------------------------------------------
