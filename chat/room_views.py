@@ -27,13 +27,6 @@ def wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _visible_room(request: HttpRequest, name: str) -> Room:
-    room = access.find_room(request.user, name)
-    if room is None:
-        raise Http404("No such room.")
-    return room
-
-
 def _refused(request: HttpRequest, error: ChatError, room: Room | None = None) -> HttpResponse:
     """A refusal: JSON with its code, or the room again with the reason (403/404/429: a page)."""
     status = STATUS.get(error.code, 400)
@@ -60,7 +53,9 @@ def _room_post(action: Callable[[HttpRequest, Room], tuple[str, dict]]):
     @login_required
     @require_POST
     def view(request: HttpRequest, name: str) -> HttpResponse:
-        room = _visible_room(request, name)
+        room = access.find_room(request.user, name)
+        if room is None:
+            return _refused(request, ChatError("not_found", "No such room."))
         try:
             detail, data = action(request, room)
         except ChatError as error:

@@ -128,9 +128,11 @@ def join_by_invite(*, user, token: str) -> Room:
         data = signing.loads(token, salt=INVITE_SALT, max_age=INVITE_MAX_AGE)
     except signing.BadSignature:
         raise ChatError("bad_request", _BAD_INVITE) from None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not all(
+        type(data.get(field)) is int for field in ("room", "version")
+    ):
         raise ChatError("bad_request", _BAD_INVITE)
-    room = Room.objects.filter(pk=data.get("room"), invite_version=data.get("version")).first()
+    room = Room.objects.filter(pk=data["room"], invite_version=data["version"]).first()
     if room is None or room.kind == Room.Kind.DIRECT:
         raise ChatError("bad_request", _BAD_INVITE)
     Membership.objects.get_or_create(user=user, room=room)
