@@ -1,6 +1,7 @@
 """Pages: the lobby and a room, rendered on the server and readable without JavaScript."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -53,6 +54,9 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
     if ban is not None:
         return render(request, "chat/room.html", {"room": room, "banned": ban}, status=403)
     services.join_rooms({(request.user.id, room.id)})
+    if room.kind == Room.Kind.DIRECT and not room.title:
+        # Shown under the other person's name (kept off the row: it differs for each of the two).
+        room.title = _direct_peer_name(request.user, room)
     around = _message_id(request.GET.get("around"))
     if around is None:
         messages, has_more = selectors.latest_messages(room)
@@ -107,6 +111,14 @@ def _room_admin(request: HttpRequest, room: Room) -> dict:
         else None,
         "actions": ACTIONS,
     }
+
+
+def _direct_peer_name(user, room: Room) -> str:
+    """The username of the other person in a direct room."""
+    low, high = services.direct_peer_ids({room.pk: room.name}).get(room.pk, (user.pk, user.pk))
+    other = high if low == user.pk else low
+    names = get_user_model().objects.filter(pk=other).values_list("username", flat=True)
+    return names.first() or room.name
 
 
 def invite_url(request: HttpRequest, token: str) -> str:

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts.views import preferences
 from jabber.views import healthz
 
 # The admin logs in through allauth, so its login is rate limited like the rest.
@@ -16,6 +17,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/chat/", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/preferences/", preferences, name="preferences"),
     path("accounts/", include("allauth.urls")),
     path("chat/", include("chat.urls")),
 ]

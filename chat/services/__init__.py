@@ -7,7 +7,7 @@ and ``errors`` (the one error type). Functions return data and raise
 ``ChatError`` with a protocol error code; the callers turn that into frames or pages.
 """
 
-from chat.services.direct import open_direct
+from chat.services.direct import direct_peer_ids, open_direct
 from chat.services.errors import ChatError, settle
 from chat.services.handshake import (
     Admission,
@@ -84,6 +84,7 @@ __all__ = [
     "delete_message",
     "delete_messages",
     "direct_bucket",
+    "direct_peer_ids",
     "edit_message",
     "get_or_create_room",
     "impose",

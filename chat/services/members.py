@@ -24,9 +24,13 @@ def user_named(username: str):
     """The active user of that name (exact first, then ignoring case), or bad_request."""
     User = get_user_model()
     users = User.objects.filter(is_active=True)
-    user = users.filter(username=username).first() or (
-        users.filter(username__iexact=username).order_by("pk").first() if username else None
-    )
+    user = None
+    # SQLite ends a LIKE pattern at a NUL: "bob\x00" must not find bob by ignoring case.
+    if username and len(username) <= 150 and username.isprintable():
+        user = (
+            users.filter(username=username).first()
+            or users.filter(username__iexact=username).order_by("pk").first()
+        )
     if user is None:
         raise ChatError("bad_request", f"There is no user called {username[:150]!r}.")
     return user
