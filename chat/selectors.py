@@ -137,6 +137,18 @@ def lobby_rooms(rooms: QuerySet[Room] | None = None, limit: int = 200) -> list[R
     return found
 
 
+def room_moderator_pairs(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Those of the (user id, room id) pairs where the user owns or moderates the room."""
+    if not pairs:
+        return set()
+    found = Membership.objects.filter(
+        user_id__in={user_id for user_id, _ in pairs},
+        room_id__in={room_id for _, room_id in pairs},
+        role__in=(Membership.Role.OWNER, Membership.Role.MODERATOR),
+    ).values_list("user_id", "room_id")
+    return set(found) & pairs
+
+
 def active_ban(user_id: int, room: Room) -> Ban | None:
     return active_bans({(user_id, room.id)}).get((user_id, room.id))
 

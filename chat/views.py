@@ -53,7 +53,8 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
     ban = selectors.active_ban(request.user.id, room)
     if ban is not None:
         return render(request, "chat/room.html", {"room": room, "banned": ban}, status=403)
-    services.join_rooms({(request.user.id, room.id)})
+    if room.kind == Room.Kind.PUBLIC:
+        services.join_rooms({(request.user.id, room.id)})
     if room.kind == Room.Kind.DIRECT and not room.title:
         # Shown under the other person's name (kept off the row: it differs for each of the two).
         room.title = _direct_peer_name(request.user, room)

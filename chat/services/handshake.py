@@ -91,7 +91,9 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
     room's online list is read once, after every socket of the batch is in it.
     """
     changes = presence.join_many([(r.key, r.user.pk, r.room.pk, r.hub_channel) for r in requests])
-    join_rooms({(r.user.pk, r.room.pk) for r in requests})
+    # Opening a public room joins it; into a private one only a member got this far, and a
+    # removal meanwhile must not be undone here.
+    join_rooms({(r.user.pk, r.room.pk) for r in requests if r.room.kind == Room.Kind.PUBLIC})
     replays: dict[tuple[int, int | None], tuple[list[list[dict]], bool, bool]] = {}
     onlines: dict[int, list[dict]] = {}
     opened = []

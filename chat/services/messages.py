@@ -55,16 +55,24 @@ def clean_body(body: str, client_id: str | None = None) -> str:
     return body
 
 
-def check_may_write(user, room: Room, client_id: str | None, *, muted: bool) -> None:
-    if room.locked and not is_moderator(user):
+def check_may_write(
+    user, room: Room, client_id: str | None, *, muted: bool, moderates: bool | None = None
+) -> None:
+    """Refuse a write in a locked room (but from its moderators) or from a muted user.
+
+    `moderates`: whether the user moderates the room, if the caller knows (a batch does).
+    """
+    if room.locked and not (is_room_moderator(user, room) if moderates is None else moderates):
         raise ChatError("room_locked", "This room is read-only.", client_id=client_id)
     if muted:
         raise ChatError("muted", "You are muted in this room.", client_id=client_id)
 
 
-def _check_slow_mode(user, room: Room, client_id: str | None, last: datetime | None) -> None:
+def _check_slow_mode(
+    user, room: Room, client_id: str | None, last: datetime | None, moderates: bool
+) -> None:
     """One message per slow_mode_seconds, `last` being the user's previous one in the room."""
-    if not room.slow_mode_seconds or last is None or is_moderator(user):
+    if not room.slow_mode_seconds or last is None or moderates:
         return
     elapsed = (clock.utcnow() - last).total_seconds()
     if elapsed < room.slow_mode_seconds:
@@ -159,6 +167,7 @@ def _store(
     resends = _resends(wanted)
     muted = selectors.muted_pairs({(r.user.pk, r.room.pk) for r in wanted})
     blocked = _blocked_in_direct_rooms(rooms, wanted)
+    moderating = _moderating(rooms, wanted)
     originals = _originals({r.reply_to for r in wanted if r.reply_to is not None})
     last_sent: dict[tuple[int, int], datetime] = {}
     now = clock.utcnow()
@@ -180,10 +189,13 @@ def _store(
                 raise ChatError("not_found", "No such message to reply to.", client_id=client_id)
             if (user.pk, room.pk) in blocked:
                 raise ChatError("forbidden", "You cannot do that.", client_id=client_id)
-            check_may_write(user, room, client_id, muted=(user.pk, room.pk) in muted)
+            moderates = (user.pk, room.pk) in moderating
+            check_may_write(
+                user, room, client_id, muted=(user.pk, room.pk) in muted, moderates=moderates
+            )
             if room.slow_mode_seconds and (user.pk, room.pk) not in last_sent:
                 last_sent[user.pk, room.pk] = selectors.last_message_time(user.pk, room)
-            _check_slow_mode(user, room, client_id, last_sent.get((user.pk, room.pk)))
+            _check_slow_mode(user, room, client_id, last_sent.get((user.pk, room.pk)), moderates)
             _take_send_token(user, client_id)
         except ChatError as error:
             outcomes[index] = error
@@ -213,6 +225,25 @@ def _store(
         for room in {message.room_id: message.room for message in stored}.values():
             Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq, last_activity=now)
     return stored
+
+
+def _moderating(rooms: dict[int, Room], requests: list[SendRequest]) -> set[tuple[int, int]]:
+    """(user id, room id) of senders who moderate a locked or slow room they send to (one query).
+
+    Only those rooms ask: elsewhere whether one moderates changes nothing.
+    """
+    strict = {pk for pk, room in rooms.items() if room.locked or room.slow_mode_seconds}
+    pairs = {(r.user.pk, r.room.pk) for r in requests if r.room.pk in strict}
+    if not pairs:
+        return set()
+    site = {
+        (user_id, room_id) for user_id, room_id in pairs if _is_site_moderator(requests, user_id)
+    }
+    return site | selectors.room_moderator_pairs(pairs - site)
+
+
+def _is_site_moderator(requests: list[SendRequest], user_id: int) -> bool:
+    return any(r.user.pk == user_id and is_moderator(r.user) for r in requests)
 
 
 def _blocked_in_direct_rooms(

@@ -153,3 +153,13 @@ def test_admission_reads_memberships_once_for_a_batch(django_assert_max_num_quer
     with django_assert_max_num_queries(4):
         outcomes = services.admit_many(requests)
     assert all(outcome.room for outcome in outcomes)
+
+
+@pytest.mark.django_db
+def test_opening_a_socket_never_makes_a_membership_in_a_private_room(ann, bob):
+    from chat import services
+
+    room = private_room(bob, name="secret")
+    # Admitted, then removed before the socket opened: opening must not make ann a member again.
+    services.open_sockets([services.OpenRequest("key-1", ann, room, None, "hub")])
+    assert not Membership.objects.filter(user=ann, room=room).exists()

@@ -252,3 +252,37 @@ async def test_a_moderator_who_loses_the_role_loses_the_power_at_once(ann, bob, 
     await socket.send({"type": "delete", "id": message.id})
     assert (await socket.receive_type("error"))["code"] == "forbidden"
     await socket.close()
+
+
+# Room moderators are moderators where sending is concerned ------------------------------
+
+
+@pytest.mark.django_db
+def test_room_moderators_write_in_a_locked_room_and_skip_slow_mode(ann, bob, carol, secret):
+    from chat import services
+
+    Room.objects.filter(pk=secret.pk).update(locked=True, slow_mode_seconds=60)
+    secret.refresh_from_db()
+    requests = [
+        services.SendRequest(user, secret, body)
+        for user, body in [(ann, "one"), (bob, "two"), (bob, "three"), (carol, "four")]
+    ]
+    outcomes = services.send_messages(requests)
+    assert [getattr(outcome, "code", "sent") for outcome in outcomes] == [
+        "sent",
+        "sent",
+        "sent",
+        "room_locked",
+    ]
+
+
+@pytest.mark.django_db
+def test_a_plain_members_sends_in_an_ordinary_room_ask_nothing_about_roles(carol, secret):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from chat import services
+
+    with CaptureQueriesContext(connection) as queries:
+        services.send_messages([services.SendRequest(carol, secret, "hi")])
+    assert not any("chat_membership" in q["sql"] and "role" in q["sql"] for q in queries)
