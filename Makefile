@@ -14,16 +14,15 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
+# A laptop runs in debug mode (an insecure development key) unless told otherwise.
 migrate: setup
-	$(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
 
-# uvicorn with websockets' Sans-I/O implementation won the benchmark
-# (docs/benchmarks.md); `manage.py runserver` (daphne) serves the same app too.
-# Static files come through WhiteNoise; Python changes restart the server.
+# `manage.py serve` starts uvicorn with the production flags (websockets' Sans-I/O
+# implementation won the benchmark, docs/benchmarks.md); `--server daphne` serves
+# the same app. Static files come through WhiteNoise; Python changes restart it.
 run: migrate
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) -m uvicorn jabber.asgi:application \
-		--host 127.0.0.1 --port 8000 --ws websockets-sansio --ws-per-message-deflate false --lifespan off \
-		--reload $(foreach dir,jabber chat presence accounts,--reload-dir $(dir))
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py serve --reload
 
 # Embedded defaults: SQLite and the in-memory channel layer (plus the real
 # servers, Redis and browser tests that start their own components).
@@ -36,7 +35,7 @@ test-js:
 
 # The same suite on PostgreSQL + Redis, both started for the run and stopped after.
 test-prod: setup node_modules/.package-lock.json
-	$(PY) -m jabber.testing.with_services -- $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(PY) -m tests.support.with_services -- $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # axe-core for the accessibility checks of the browser tests (package.json).
 node_modules/.package-lock.json: package.json package-lock.json
@@ -56,4 +55,4 @@ bench: setup
 	$(PY) -m bench.run --standard
 
 superuser: migrate
-	$(PY) manage.py createsuperuser
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py createsuperuser

@@ -1,4 +1,4 @@
-"""The accounts app; its signals are connected when it is ready."""
+"""The accounts app; its signals and deployment checks are connected when it is ready."""
 
 from django.apps import AppConfig
 
@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401
+        from accounts import checks, signals  # noqa: F401

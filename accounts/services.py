@@ -1,5 +1,7 @@
 """Account-level changes: a session or a user that ends loses its sockets; blocking people."""
 
+import logging
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
@@ -7,6 +9,8 @@ from accounts.models import Block
 from jabber import events
 from jabber.events import CloseCode
 from jabber.groups import session_group, user_group
+
+logger = logging.getLogger(__name__)
 
 
 def close_sockets(
@@ -20,9 +24,15 @@ def close_sockets(
     """Close the sockets of a user or of one session, on every server process.
 
     `room_id` narrows it to one room; `text` is a frame sent just before closing.
+    Best effort: with the channel layer down, the logout or ban that called it
+    still completes, and the sockets close at their next heartbeat (SPEC §15).
     """
     target = user_group(user_id) if user_id is not None else session_group(session_key)
-    events.publish(events.CloseSockets(target=target, code=int(code), room=room_id, text=text))
+    event = events.CloseSockets(target=target, code=int(code), room=room_id, text=text)
+    try:
+        events.publish(event)
+    except Exception as error:
+        logger.warning("closing the sockets of %s failed: %r; heartbeats will", target, error)
 
 
 def block(blocker, username: str) -> Block:

@@ -44,6 +44,15 @@ TYPE_RE = re.compile(rb'^\{"type": ?"(\w+)"')
 
 MAX_FRAME = 16 * 1024 * 1024
 
+# Bodies of --markdown runs, as JSON string contents, in the proportions of a chat:
+# most plain, some with a link and a mention, emphasis, inline code, a code block.
+MARKDOWN_MIX = (
+    ["plain words of an ordinary chat message, nothing to format in it at all"] * 7
+    + ["see https://example.com/releases/1.2 and tell @bench1 **today**"]
+    + ["`make test` passes, *finally*, but ~~bench~~ is slow"]
+    + ["```\\ndef main():\\n    return 0\\n```"]
+)
+
 
 @dataclass
 class Scenario:
@@ -53,6 +62,8 @@ class Scenario:
     clients_per_room: int = 50
     senders_per_room: int = 1
     body_size: int = 64
+    # Bodies from MARKDOWN_MIX (links, code, mentions) instead of plain padding.
+    markdown: bool = False
     ping_interval: float = 25.0
     room_prefix: str = "bench"
     connect_concurrency: int = 50
@@ -460,7 +471,8 @@ class Client:
     async def send_at_rate(self, rate: float, start: float, stop: float, sender: int) -> int:
         """Send messages at `rate` per second from `start` to `stop` (perf_counter seconds)."""
         generator = self.generator
-        padding = "x" * generator.scenario.body_size
+        scenario = generator.scenario
+        padding = "x" * scenario.body_size
         interval = 1.0 / rate
         due = start + random.uniform(0, interval)
         count = 0
@@ -471,9 +483,9 @@ class Client:
             stamp = time.perf_counter_ns()
             generator.send_lags_us.append(max(0, (stamp - int(due * 1e9)) // 1000))
             try:
+                body = MARKDOWN_MIX[count % len(MARKDOWN_MIX)] if scenario.markdown else padding
                 self.wire.send_text(
-                    f'{{"type":"message","body":"{padding}",'
-                    f'"client_id":"b{stamp}-{sender}-{count}"}}'
+                    f'{{"type":"message","body":"{body}","client_id":"b{stamp}-{sender}-{count}"}}'
                 )
             except ConnectionError:
                 return count

@@ -15,8 +15,6 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +30,7 @@ from bench.loadgen import (
     Target,
     raise_file_limit,
 )
+from tests.support.services import RedisServer, ServerProcess, app_env, migrate, sqlite_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
@@ -49,11 +48,15 @@ BOUNDS_MS = [100.0, 500.0]
 JABBER_BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "jabber.settings",
     "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "bench-only-secret-key",
     "JABBER_RATE_BURST": "1000000",
     "JABBER_RATE_PER_SECOND": "1000000",
     "JABBER_JOIN_BURST": "1000000",
     "JABBER_JOIN_PER_SECOND": "1000000",
     "JABBER_MAX_SOCKETS_PER_USER": "1000",
+    "JABBER_FRAME_BURST": "1000000",
+    "JABBER_FRAME_PER_SECOND": "1000000",
+    "JABBER_ROOM_CREATE_RATE": "1000000",
     "JABBER_LOG_LEVEL": "WARNING",
 }
 
@@ -66,50 +69,40 @@ class ServerKind:
     label: str
     jabber: bool
     redis: bool = False
+    # For Jabber: the test servers' kind, i.e. which server `manage.py serve` runs.
+    serves: str = ""
 
     def command(self, port: int) -> list[str]:
-        """The command line serving on 127.0.0.1:port."""
+        """The command line of a reference server serving on 127.0.0.1:port."""
         if self.name == "websockets":
             return [PYTHON, "-m", "bench.baselines.ws_server", "--port", str(port)]
-        app = (
-            "jabber.asgi:application"
-            if self.jabber
-            else "bench.baselines.tutorial.asgi:application"
-        )
-        if "uvicorn" in self.name:
-            implementation = "websockets-sansio" if self.name.endswith("sansio") else "websockets"
-            return [
-                PYTHON, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                "--ws", implementation, "--loop", "asyncio", "--no-access-log",
-                "--log-level", "warning",
-            ]  # fmt: skip
-        # As docs/deploy.md runs it: uvicorn's listen backlog (daphne's default is
-        # 50, and a reconnect storm overflows it) and 30 s to finish a handshake.
+        # As docs/deploy.md runs daphne: uvicorn's listen backlog (daphne's default
+        # is 50, and a reconnect storm overflows it) and 30 s to finish a handshake.
         return [
             PYTHON, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=2048",
-            "--websocket_connect_timeout", "30", app,
+            "--websocket_connect_timeout", "30", "bench.baselines.tutorial.asgi:application",
         ]  # fmt: skip
 
 
 SERVERS = {
     kind.name: kind
     for kind in (
-        ServerKind("jabber", "Jabber (daphne)", jabber=True),
-        ServerKind("jabber-uvicorn", "Jabber (uvicorn)", jabber=True),
-        ServerKind("jabber-uvicorn-sansio", "Jabber (uvicorn, websockets-sansio)", jabber=True),
+        ServerKind("jabber", "Jabber (daphne)", jabber=True, serves="daphne"),
+        ServerKind("jabber-uvicorn", "Jabber (uvicorn)", jabber=True, serves="uvicorn-websockets"),
+        ServerKind(
+            "jabber-uvicorn-sansio",
+            "Jabber (uvicorn, websockets-sansio)",
+            jabber=True,
+            serves="uvicorn-sansio",
+        ),
         ServerKind("tutorial", "Channels tutorial (daphne, in-memory)", jabber=False),
         ServerKind("tutorial-redis", "Channels tutorial (daphne, Redis)", jabber=False, redis=True),
         ServerKind("websockets", "bare websockets", jabber=False),
-        ServerKind("jabber-redis", "Jabber (daphne, Redis)", jabber=True, redis=True),
+        ServerKind(
+            "jabber-redis", "Jabber (daphne, Redis)", jabber=True, redis=True, serves="daphne"
+        ),
     )
 }
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def log(text: str) -> None:
@@ -117,125 +110,12 @@ def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-class ServerProcess:
-    """One server process pinned to a core, with its log in the work directory."""
-
-    def __init__(self, kind: ServerKind, env: dict[str, str], logdir: Path, core: int) -> None:
-        self.kind = kind
-        self.env = env
-        self.core = core
-        self.port = free_port()
-        self.log_path = logdir / f"{kind.name}-{self.port}.log"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def pid(self) -> int:
-        """The server's process id (taskset execs the server in place)."""
-        assert self.process is not None
-        return self.process.pid
-
-    @property
-    def url(self) -> str:
-        """Its ws:// origin."""
-        return f"ws://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60.0) -> ServerProcess:
-        """Start the server and wait until it accepts TCP connections."""
-        with self.log_path.open("wb") as output:
-            self.process = subprocess.Popen(
-                ["taskset", "-c", str(self.core), *self.kind.command(self.port)],
-                cwd=REPO_ROOT,
-                env=self.env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.kind.name} exited:\n{self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.kind.name} not ready after {timeout} s:\n{self.log_tail()}")
-
-    def rss_kib(self) -> int:
-        """Resident memory, VmRSS from /proc."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
-
-    def log_tail(self, lines: int = 30) -> str:
-        """The end of its log, for error messages."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """SIGTERM, then SIGKILL if it lingers (daphne may ignore SIGTERM while busy)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout)
-
-
-class Redis:
-    """A throwaway redis-server on a free loopback port, in the work directory."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.dir = workdir / f"redis-{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        """redis:// URL for REDIS_URL."""
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self, core: int, timeout: float = 20.0) -> Redis:
-        """Start it without persistence, pinned to a core, and wait for PONG."""
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server not found (apt-get install redis-server)")
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            ["taskset", "-c", str(core), binary, "--port", str(self.port),
-             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as probe:
-                    probe.sendall(b"PING\r\n")
-                    if probe.recv(16).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("redis-server did not answer PING")
-
-    def stop(self) -> None:
-        """Stop it."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process, VmRSS from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
 
 
 @dataclass
@@ -250,9 +130,10 @@ class Bench:
     ladder: list[int] = field(default_factory=lambda: list(LADDER))
     bounds: list[float] = field(default_factory=lambda: list(BOUNDS_MS))
     refine: int = 0
+    markdown: bool = False
     jabber_env: dict[str, str] = field(default_factory=dict)
     sessions: list[str] = field(default_factory=list)
-    redis: Redis | None = None
+    redis: RedisServer | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     # A step that fails while other processes use more than this many cores is repeated.
     noise_limit: float = 0.3
@@ -263,14 +144,11 @@ class Bench:
     def prepare_jabber(self, users: int) -> None:
         """Migrate a fresh SQLite database and create users, sessions and seeded rooms."""
         database = self.workdir / "db.sqlite3"
-        env = {**os.environ, **JABBER_BENCH_ENV, "DATABASE_URL": f"sqlite:///{database}"}
-        env.pop("REDIS_URL", None)
-        env.update(self.extra_env)
+        # The environment of the test servers (the same secret key signs the
+        # sessions created here and reads them in the servers), plus the bench's.
+        env = app_env({**JABBER_BENCH_ENV, "DATABASE_URL": sqlite_url(database), **self.extra_env})
         started = time.monotonic()
-        subprocess.run(
-            [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=REPO_ROOT, env=env, check=True, timeout=300,
-        )  # fmt: skip
+        migrate(env)
         out = self.workdir / "sessions.json"
         subprocess.run(
             [PYTHON, "-m", "bench.users", "--count", str(users), "--out", str(out),
@@ -290,19 +168,27 @@ class Bench:
             env.pop("REDIS_URL", None)
         if kind.redis:
             if self.redis is None:
-                self.redis = Redis(self.workdir).start(GENERATOR_CORE)
+                self.redis = RedisServer(core=GENERATOR_CORE).start()
             env["REDIS_URL"] = self.redis.url
         return env
 
     def start(self, kind: ServerKind, core: int = SERVER_CORE) -> ServerProcess:
-        """Start a server of this kind."""
-        return ServerProcess(kind, self.env_for(kind), self.logdir, core).start()
+        """Start a server of this kind pinned to ``core``; Jabber as `manage.py serve` runs it."""
+        env, options = self.env_for(kind), {"log_dir": self.logdir, "core": core}
+        if kind.jabber:
+            return ServerProcess(env, kind.serves, startup_timeout=60.0, **options).start()
+        server = ServerProcess(
+            env, kind.name, command=kind.command, startup_timeout=60.0, **options
+        )
+        # A reference server has no /healthz: any HTTP answer means it is up.
+        return server.start(healthy=False)
 
     def target(self, kind: ServerKind, servers: list[ServerProcess], first_user: int = 0) -> Target:
         """How the generator reaches these servers and logs in."""
-        origin = servers[0].url.replace("ws://", "http://")
         sessions = self.sessions[first_user:] if kind.jabber else None
-        return Target(urls=[server.url for server in servers], origin=origin, sessions=sessions)
+        return Target(
+            urls=[server.ws_url for server in servers], origin=servers[0].url, sessions=sessions
+        )
 
     async def fanout(
         self, kind: ServerKind, rooms: int, clients: int, processes: int = 1, cores: str = "0"
@@ -312,7 +198,10 @@ class Bench:
         servers = [self.start(kind, core_list[i % len(core_list)]) for i in range(processes)]
         try:
             scenario = Scenario(
-                rooms=rooms, clients_per_room=clients, room_prefix=f"f{rooms}x{clients}"
+                rooms=rooms,
+                clients_per_room=clients,
+                room_prefix=f"f{rooms}x{clients}",
+                markdown=self.markdown,
             )
             generator = LoadGenerator(self.target(kind, servers), scenario)
             opened = await generator.open()
@@ -403,7 +292,7 @@ class Bench:
             )
             await warm.open()
             await warm.settle(quiet=1.0)
-            before = server.rss_kib()
+            before = rss_kib(server.pid)
             generator = LoadGenerator(
                 self.target(kind, [server]),
                 Scenario(rooms=rooms, clients_per_room=sockets // rooms, room_prefix="idle"),
@@ -411,7 +300,7 @@ class Bench:
             # Few at a time: daphne drops a socket its application has not accepted in 5 s.
             opened = await generator.open(concurrency=self.idle_concurrency, timeout=30)
             await generator.settle(quiet=2.0)
-            after = server.rss_kib()
+            after = rss_kib(server.pid)
             result = {
                 "server": kind.name,
                 "sockets": opened["opened"],
@@ -439,7 +328,7 @@ class Bench:
     def close(self) -> None:
         """Stop Redis if this run started it."""
         if self.redis is not None:
-            self.redis.stop()
+            self.redis.close()
 
 
 def held_rate(steps: list[StepResult], bound_ms: float) -> float:
@@ -693,6 +582,11 @@ def main() -> None:
     parser.add_argument("--redis-cores", default="0", help="cores for the Jabber processes")
     parser.add_argument("--ladder", type=int, nargs="+", help="offered deliveries/s steps")
     parser.add_argument("--step", type=float, default=3.0, help="measured seconds per step")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="senders send a mix of Markdown bodies (links, code, mentions)",
+    )
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds per step")
     parser.add_argument("--bound", type=float, nargs="+", help="p99 bounds in ms (first: primary)")
     parser.add_argument("--refine", type=int, default=0, help="bisection steps after the ladder")
@@ -729,6 +623,7 @@ def main() -> None:
     if args.bound:
         bench.bounds = args.bound
     bench.refine = args.refine
+    bench.markdown = args.markdown
     bench.extra_env = parse_env(args.env)
     started = time.monotonic()
     try:

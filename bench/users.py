@@ -8,22 +8,16 @@ pointing at a migrated database. Prints nothing; writes a JSON list of
 import argparse
 import json
 import os
-from datetime import timedelta
 from pathlib import Path
-
-BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def create_sessions(count: int, prefix: str = "bench") -> list[dict]:
     """Ensure users prefix0..prefixN-1 exist and return a fresh session for each."""
-    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.contrib.sessions.models import Session
     from django.db import transaction
-    from django.utils import timezone
-    from django.utils.crypto import get_random_string
+
+    from tests.support.sessions import login_sessions
 
     user_model = get_user_model()
     names = [f"{prefix}{index}" for index in range(count)]
@@ -41,23 +35,13 @@ def create_sessions(count: int, prefix: str = "bench") -> list[dict]:
             ],
             batch_size=500,
         )
-        users = {user.username: user for user in user_model.objects.filter(username__in=names)}
-        store = SessionStore()
-        expire = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
-        rows, sessions = [], []
-        for name in names:
-            user = users[name]
-            key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
-            data = {
-                "_auth_user_id": str(user.pk),
-                "_auth_user_backend": BACKEND,
-                "_auth_user_hash": user.get_session_auth_hash(),
-            }
-            encoded = store.encode(data)
-            rows.append(Session(session_key=key, session_data=encoded, expire_date=expire))
-            sessions.append({"user_id": user.pk, "username": name, "session": key})
-        Session.objects.bulk_create(rows, batch_size=500)
-    return sessions
+        by_name = {user.username: user for user in user_model.objects.filter(username__in=names)}
+        users = [by_name[name] for name in names]
+        keys = login_sessions(users)
+    return [
+        {"user_id": user.pk, "username": user.username, "session": key}
+        for user, key in zip(users, keys, strict=True)
+    ]
 
 
 def seed_rooms(prefix: str, rooms: int, messages: int, author: str) -> None:

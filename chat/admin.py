@@ -23,10 +23,44 @@ class VisibilityFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RoomNameFilter(admin.SimpleListFilter):
+    """Filter by a room name typed in a box: a list of every room does not scale."""
+
+    title = "room"
+    parameter_name = "room_name"
+    template = "admin/chat/room_name_filter.html"
+
+    def lookups(self, request, model_admin):
+        return ()
+
+    def has_output(self) -> bool:
+        return True
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(room__name=self.value())
+        return queryset
+
+    def choices(self, changelist):
+        # The other filters in force ride along as hidden fields of the box's form.
+        others = [
+            (name, value)
+            for name, values in changelist.get_filters_params().items()
+            if name != self.parameter_name
+            for value in (values if isinstance(values, list) else [values])
+        ]
+        yield {"value": self.value() or "", "name": self.parameter_name, "others": others}
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "room", "user", "short_body", "created", "edited", "deleted"]
-    list_filter = [VisibilityFilter, "room", ("user", admin.RelatedOnlyFieldListFilter), "created"]
+    list_filter = [
+        VisibilityFilter,
+        RoomNameFilter,
+        ("user", admin.RelatedOnlyFieldListFilter),
+        "created",
+    ]
     search_fields = ["body", "user__username", "room__name"]
     date_hierarchy = "created"
     list_select_related = ["room", "user"]
@@ -79,6 +113,9 @@ class RoomAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["name"] if obj else []
 
+    def save_model(self, request: HttpRequest, obj: Room, form, change: bool) -> None:
+        services.save_room(obj, form.changed_data if change else [])
+
     @admin.action(description="Lock selected rooms (read-only)", permissions=["change"])
     def lock_rooms(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
         self._set_locked(request, queryset, True)
@@ -98,9 +135,10 @@ class RoomAdmin(admin.ModelAdmin):
 
 class RestrictionAdmin(admin.ModelAdmin):
     list_display = ["user", "room", "reason", "created", "expires", "created_by"]
-    list_filter = ["room", "created", "expires"]
-    search_fields = ["user__username", "reason"]
-    raw_id_fields = ["user"]
+    list_filter = [RoomNameFilter, "created", "expires"]
+    search_fields = ["user__username", "room__name", "reason"]
+    # Searched as typed: a select of every room or user does not scale.
+    autocomplete_fields = ["user", "room"]
     list_select_related = ["user", "room", "created_by"]
     fields = ["user", "room", "expires", "reason"]
 

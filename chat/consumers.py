@@ -30,6 +30,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     user_id = None
     key = None  # the socket's key in the hub and in presence, once it has joined
     request_id = None  # of the client frame being handled
+    opened = False  # accepted: frames may be sent
+    closing: events.CloseSockets | None = None  # a close event that came before accept
 
     # Connection lifecycle -----------------------------------------------------
 
@@ -76,15 +78,35 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.room = admission.room
         self.ready = False
         self.pending: list[str] = []
-        self.last_touch = clock.now()
+        self.last_touch = self.last_frame = clock.now()
+        self.budget = services.frame_budget()
+        self.over_budget = False
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
         self.key = await self.runtime.new_key()
-        # Subscribe before reading the scrollback so nothing falls between the two.
+        # Subscribe before reading the scrollback so nothing falls between the two,
+        # and before the ban re-check in open_sockets: a ban saved after that check
+        # reaches this socket as an event (kept in `closing` until accept).
         await self.hub.join(self.key, self, self._groups())
-        opened = await self.runtime.openings.submit(
-            services.OpenRequest(self.key, self.user, self.room, after, self.hub.channel_name)
-        )
+        try:
+            opened = await self.runtime.openings.submit(
+                services.OpenRequest(
+                    self.key, self.user, self.room, after, self.hub.channel_name, self.session_key
+                )
+            )
+        except ChatError as error:
+            await self._release()
+            if error.code != "banned":
+                await self.close()
+                return
+            await self.accept()
+            await self.send_frame(error_frame(error))
+            await self.close(CloseCode.FORBIDDEN)
+            return
         await self.accept()
+        self.opened = True
+        if self.closing is not None:
+            await self.close_by_event(self.closing)
+            return
         # Found once here: deliver() checks its buffer and writes on every frame.
         self.connection = transport.connection_for(self.base_send)
         self.connection.allow_buffering(4 * settings.JABBER_SLOW_CLIENT_BUFFER)
@@ -96,7 +118,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.pending = []
         if opened.changed:
             await self.runtime.announcer.announce(self.room.id, opened.online)
-        self._schedule_session_end()
+        self._schedule_session_end(opened.session_expires)
 
     async def disconnect(self, code: int) -> None:
         await self._release()
@@ -123,7 +145,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not values:
             return None
         value = values[-1]
-        if not value.isdigit() or len(value) > 18:
+        # isdigit() alone passes "²" and other digits int() refuses.
+        if not (value.isascii() and value.isdigit()) or len(value) > 18:
             return False
         return int(value)
 
@@ -142,11 +165,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             groups.append(session_group(self.session_key))
         return groups
 
-    def _schedule_session_end(self) -> None:
-        session = self.scope.get("session")
-        if session is None or not self.session_key:
+    def _schedule_session_end(self, expires) -> None:
+        """Close when the stored session expires (not a fresh cookie age counted from now)."""
+        if expires is None:
             return
-        seconds = max(0.0, session.get_expiry_age())
+        seconds = max(0.0, expires.timestamp() - clock.now())
         loop = asyncio.get_running_loop()
         self.session_timer = loop.call_later(
             seconds, lambda: asyncio.ensure_future(self.close(CloseCode.SESSION_ENDED))
@@ -156,6 +179,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.room is None or not self.ready:
+            return
+        # Any client frame keeps the socket alive; WebSocket-level pongs never get here.
+        self.last_frame = clock.now()
+        if not await self._spend_budget():
             return
         if text_data is None:
             try:
@@ -185,6 +212,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except ChatError as error:
             logger.info("user %s: %s (%s)", self.user_id, error.code, error.detail)
             await self.reply(error_frame(error))
+            if error.code == "banned":
+                await self.close(CloseCode.FORBIDDEN)
+
+    async def _spend_budget(self) -> bool:
+        """Take a frame's token; refuse it (`rate_limited`, then close 4429) when none is left."""
+        wait = self.budget.take()
+        if not wait:
+            self.over_budget = False
+            return True
+        if self.over_budget:
+            # Warned already and still going on: end it; the client reconnects later.
+            logger.warning("user %s goes on over the frame budget; closing", self.user_id)
+            await self.close(CloseCode.RATE_LIMITED)
+            return False
+        self.over_budget = True
+        detail = "You are sending frames too fast."
+        await self.send_frame(protocol.error_frame("rate_limited", detail, None, wait))
+        return False
 
     async def reply(self, frame: dict) -> None:
         """Answer the frame being handled: the reply carries its request_id back."""
@@ -203,7 +248,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_message(self, command: protocol.SendCommand) -> None:
         result = await self.runtime.sends.submit(
             services.SendRequest(
-                self.user, self.room, command.body, command.client_id, command.reply_to
+                self.user,
+                self.room,
+                command.body,
+                command.client_id,
+                command.reply_to,
+                command.attachments,
             )
         )
         if not result.created:
@@ -214,20 +264,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 frame = protocol.message_deleted_frame(message.id)
                 await self.reply({**frame, "client_id": message.client_id})
             else:
-                await self.reply(protocol.message_frame(protocol.message_payload(message)))
+                # Read again: the original's attachments and reactions as they are now.
+                payload = await database_sync_to_async(selectors.message_payload)(message.id)
+                await self.reply(protocol.message_frame(payload))
 
     async def on_history(self, command: protocol.HistoryCommand) -> None:
         if command.around is not None:
-            messages, before, after = await database_sync_to_async(selectors.history_around)(
-                self.room, command.around, command.limit
+            messages, before, after = await database_sync_to_async(services.read_history_around)(
+                self.user, self.room, command.around, command.limit
             )
             frame = protocol.history_frame(
                 messages, before, has_more_before=before, has_more_after=after
             )
             await self.reply(frame)
             return
-        messages, has_more = await database_sync_to_async(selectors.history_page)(
-            self.room, before=command.before, after=command.after, limit=command.limit
+        messages, has_more = await database_sync_to_async(services.read_history)(
+            self.user, self.room, before=command.before, after=command.after, limit=command.limit
         )
         await self.reply(protocol.history_frame(messages, has_more))
 
@@ -242,7 +294,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
 
     async def on_ping(self, command: protocol.PingCommand) -> None:
-        seq, rejoined, changed = await database_sync_to_async(self._heartbeat)()
+        ended, seq, rejoined, changed = await database_sync_to_async(self._heartbeat)()
+        if ended is not None:
+            # The account or the session is gone, and its closing event was lost.
+            await self.close(ended)
+            return
         # Group memberships expire, and vanish when Redis restarts empty.
         await self.hub.refresh(force=rejoined)
         if changed:
@@ -289,12 +345,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         protocol.ReportCommand: on_report,
     }
 
-    def _heartbeat(self) -> tuple[int, bool, bool]:
-        """Refresh presence when due.
+    def _heartbeat(self) -> tuple[CloseCode | None, int, bool, bool]:
+        """Re-check ban, account and session, and refresh presence when due.
 
-        Returns the room's latest seq, whether this socket had been pruned and
-        re-joined, and whether that changed the online list.
+        Returns the close code the socket must end with (None: it stays), the
+        room's latest seq, whether this socket had been pruned and re-joined, and
+        whether that changed the online list. Raises `banned`.
         """
+        ended = services.check_socket(self.user_id, self.room.id, self.session_key)
+        if ended is not None:
+            return ended, 0, False, False
         now = clock.now()
         rejoined = changed = False
         # Refresh last-seen at most once per interval: pings must not become a write storm.
@@ -304,7 +364,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 # Pruned while silent (a suspended laptop): come back online.
                 change = self._join_presence()
                 rejoined, changed = True, change.changed
-        return services.room_latest_seq(self.room.id), rejoined, changed
+        return None, services.room_latest_seq(self.room.id), rejoined, changed
 
     # Frames from the hub and the channel layer ------------------------------
 
@@ -330,9 +390,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """A ban, logout or deactivation ends this socket (handed over by the hub)."""
         if event.room not in (None, getattr(self.room, "id", None)):
             return
+        if not self.opened:
+            # Mid-handshake: nothing may be sent before accept; the opening
+            # finishes with this close instead of the hello.
+            self.closing = event
+            return
         if event.text:
             await self.send(text_data=event.text)
         await self.close(event.code)
+
+    async def close_if_idle(self, horizon: float) -> None:
+        """Close with 4408 when no client frame came since `horizon` (its presence is pruned)."""
+        if self.opened and self.key is not None and self.last_frame < horizon:
+            logger.info("user %s sent nothing for too long; closing", self.user_id)
+            await self.close(CloseCode.IDLE)
 
     async def send_frame(self, frame: dict) -> None:
         await self.send(text_data=protocol.encode(frame))
@@ -347,7 +418,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             logger.debug("user %s left before a frame could be sent", self.user_id)
 
     async def close(self, code=None, reason=None) -> None:
-        # autobahn (daphne) takes a close code only as a plain int, not a CloseCode.
+        # daphne (autobahn) refuses anything but a plain int, CloseCode members included.
         code = None if code is None else int(code)
         try:
             await super().close(code, reason)

@@ -43,7 +43,8 @@ LINK_TARGET = "_blank"
 # accounts.validators narrows sign-ups to ASCII, but the admin may create others.
 _USERNAME_CHARACTERS = r"\w.@+-"
 _USERNAME_RUN = re.compile(rf"[{_USERNAME_CHARACTERS}]+")
-_CANDIDATE = re.compile(rf"@([{_USERNAME_CHARACTERS}]+)")
+# Every "@" with the run after it, overlapping: "@a@b" is a candidate for "a@b" and "b".
+_CANDIDATE = re.compile(rf"@(?=([{_USERNAME_CHARACTERS}]+))")
 # Punctuation that may end a username but more often ends the sentence ("thanks @bob.").
 _TRAILING_PUNCTUATION = ".@+-"
 # Django's User.username max_length: anything longer cannot be anyone.

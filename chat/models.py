@@ -1,6 +1,7 @@
 """Rooms, messages and the moderation records that govern them."""
 
 import re
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,11 +13,15 @@ from jabber import clock
 # The one definition of a room name; URLs match it through chat.converters.
 ROOM_NAME_PATTERN = r"[a-z0-9_-]{1,64}"
 ROOM_NAME_RE = re.compile(ROOM_NAME_PATTERN)
+# Paths under /chat/ that are pages of their own, so no room may take the name.
+RESERVED_ROOM_NAMES = frozenset({"search"})
 
 
 def validate_room_name(value: str) -> None:
     if not ROOM_NAME_RE.fullmatch(value):
         raise ValidationError("Room names are 1-64 characters of a-z, 0-9, _ and -.")
+    if value in RESERVED_ROOM_NAMES:
+        raise ValidationError(f"“{value}” is reserved; pick another name.")
 
 
 class Room(models.Model):
@@ -231,3 +236,47 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reporter} on message {self.message_id}"
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    """Where an upload is stored: a fresh random name, never the user's filename."""
+    return f"attachments/{attachment.created:%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """One uploaded file: the uploader's until a message of theirs in the room carries it.
+
+    The files app stores, checks and serves it (files.services, files.views);
+    chat only links it to the message that carries it.
+    """
+
+    uploader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    # Shown to people, sanitised (files.names); never used as a path.
+    name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    thumbnail = models.FileField(upload_to=attachment_path, max_length=200, blank=True)
+    # Images only: the size of the stored (upright) picture, so pages reserve its box.
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64)
+    created = models.DateTimeField(default=clock.utcnow)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # the daily quota: one user's uploads since a time
+            models.Index(fields=["uploader", "created"], name="attachment_uploader_created"),
+            # purge: uploads never attached
+            models.Index(
+                fields=["created"], condition=Q(message__isnull=True), name="attachment_unattached"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.size} bytes) by {self.uploader_id}"

@@ -45,6 +45,7 @@ class SendCommand:
     body: str
     client_id: str | None
     reply_to: int | None = None
+    attachments: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,24 @@ def _body(data: dict, client_id: str | None = None) -> str:
     return value
 
 
+def _attachments(data: dict, client_id: str | None) -> tuple[int, ...]:
+    """The ids in a `message`'s `attachments`: up to JABBER_MAX_ATTACHMENTS, distinct."""
+    value = data.get("attachments")
+    if value is None:
+        return ()
+    limit = settings.JABBER_MAX_ATTACHMENTS
+    if (
+        not isinstance(value, list)
+        or len(value) > limit
+        or any(not isinstance(i, int) or isinstance(i, bool) or not 1 <= i <= MAX_ID for i in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ProtocolError(
+            "bad_request", f"attachments must be up to {limit} distinct upload ids.", client_id
+        )
+    return tuple(value)
+
+
 def _request_id(data: dict) -> str | None:
     value = data.get("request_id")
     if value is None:
@@ -215,7 +234,12 @@ def _command(data: dict) -> Command:
         except ProtocolError as error:
             error.client_id = client_id
             raise
-        return SendCommand(body=_body(data, client_id), client_id=client_id, reply_to=reply_to)
+        attachments = _attachments(data, client_id)
+        # A message of files alone may leave out its body.
+        body = "" if attachments and data.get("body") is None else _body(data, client_id)
+        return SendCommand(
+            body=body, client_id=client_id, reply_to=reply_to, attachments=attachments
+        )
     if kind == "history":
         before = _integer(data, "before", required=False)
         after = _integer(data, "after", required=False)
@@ -294,7 +318,54 @@ def reply_payload(
     }
 
 
-def message_payload(message: Any, reactions: list[dict] | None = None) -> dict:
+# The columns of an ATTACHMENT, for queries that skip model instances.
+ATTACHMENT_ROW = (
+    "id", "room__name", "name", "size", "content_type", "thumbnail", "width", "height",
+)  # fmt: skip
+
+
+def attachment_url(room: str, attachment_id: int) -> str:
+    """Where an attachment's bytes are served (files.urls), after the read-access check."""
+    return f"/chat/{room}/files/{attachment_id}/"
+
+
+def attachment_payload_row(row: tuple) -> dict:
+    """The ATTACHMENT object (docs/protocol.md#the-attachment-object) of ATTACHMENT_ROW columns.
+
+    An image too small to need a thumbnail has its own url as thumbnail_url.
+    """
+    id_, room, name, size, content_type, thumbnail, width, height = row
+    url = attachment_url(room, id_)
+    if width is None:
+        thumbnail_url = None
+    else:
+        thumbnail_url = f"{url}thumbnail/" if thumbnail else url
+    return {
+        "id": id_,
+        "name": name,
+        "size": size,
+        "content_type": content_type,
+        "url": url,
+        "thumbnail_url": thumbnail_url,
+        "width": width,
+        "height": height,
+    }
+
+
+def attachment_payload(attachment: Any, room: str) -> dict:
+    """The ATTACHMENT object of a model instance in the room named `room`."""
+    return attachment_payload_row(
+        (
+            attachment.id, room, attachment.name, attachment.size, attachment.content_type,
+            attachment.thumbnail.name if attachment.thumbnail else "",
+            attachment.width, attachment.height,
+        )
+    )  # fmt: skip
+
+
+def message_payload(
+    message: Any, reactions: list[dict] | None = None, attachments: list[dict] | None = None
+) -> dict:
     """The MESSAGE object (docs/protocol.md#the-message-object) of a model instance.
 
     `message.reply_to`, if set, must be loaded with its user.
@@ -320,7 +391,7 @@ def message_payload(message: Any, reactions: list[dict] | None = None) -> dict:
             original.deleted is not None,
         ),
         "reactions": reactions or [],
-        "attachments": [],
+        "attachments": attachments or [],
     }
 
 
@@ -333,7 +404,9 @@ MESSAGE_ROW = (
 )  # fmt: skip
 
 
-def message_payload_row(row: tuple, reactions: list[dict] | None = None) -> dict:
+def message_payload_row(
+    row: tuple, reactions: list[dict] | None = None, attachments: list[dict] | None = None
+) -> dict:
     """The MESSAGE object from a row of MESSAGE_ROW columns."""
     (
         id_, seq, room, user_id, username, body, html, created, edited, client_id, mentions,
@@ -354,7 +427,7 @@ def message_payload_row(row: tuple, reactions: list[dict] | None = None) -> dict
             reply_id, reply_user_id, reply_username, reply_text or "", reply_deleted is not None
         ),
         "reactions": reactions or [],
-        "attachments": [],
+        "attachments": attachments or [],
     }
 
 
@@ -381,6 +454,8 @@ def _size_bound(payload: dict) -> int:
     characters = len(payload["body"]) + len(payload.get("html", ""))
     reactions = sum(16 + 24 * len(r["users"]) for r in payload.get("reactions", ()))
     characters += len(payload.get("mentions", ())) * 4  # an id is at most 24 bytes
+    # An attachment: its name, plus urls, type and numbers (under 400 bytes).
+    characters += sum(len(a["name"]) + 70 for a in payload.get("attachments", ()))
     return characters * _BODY_BYTES_PER_CHAR + reactions + _PAYLOAD_OVERHEAD
 
 

@@ -147,7 +147,7 @@ def new_room(request: HttpRequest) -> HttpResponse:
     form = CreateRoomForm(request.POST)
     if form.is_valid():
         try:
-            room = services.create_room(
+            room = services.new_room(
                 request.user, form.cleaned_data["name"], private=form.cleaned_data["private"]
             )
         except ChatError as error:

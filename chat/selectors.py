@@ -4,11 +4,20 @@ from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.db.models.functions import Lower
 
 from chat import protocol
-from chat.models import Ban, Membership, Message, Mute, Reaction, RestrictionQuerySet, Room
+from chat.models import (
+    Attachment,
+    Ban,
+    Membership,
+    Message,
+    Mute,
+    Reaction,
+    RestrictionQuerySet,
+    Room,
+)
 from jabber import clock
 from presence import services as presence
 
@@ -20,8 +29,28 @@ def _visible(room: Room) -> QuerySet[Message]:
 def _payloads(queryset: QuerySet[Message]) -> list[dict]:
     # Rows, not model instances: a hello builds up to 1000 of these per socket.
     rows = list(queryset.values_list(*protocol.MESSAGE_ROW))
-    reactions = reactions_by_message([row[0] for row in rows])
-    return [protocol.message_payload_row(row, reactions.get(row[0])) for row in rows]
+    ids = [row[0] for row in rows]
+    reactions = reactions_by_message(ids)
+    attachments = attachments_by_message(ids)
+    return [
+        protocol.message_payload_row(row, reactions.get(row[0]), attachments.get(row[0]))
+        for row in rows
+    ]
+
+
+def attachments_by_message(message_ids: list[int]) -> dict[int, list[dict]]:
+    """MESSAGE `attachments` of each of the messages that has any, in one query."""
+    if not message_ids:
+        return {}
+    found: dict[int, list[dict]] = {}
+    rows = (
+        Attachment.objects.filter(message_id__in=message_ids)
+        .order_by("id")
+        .values_list("message_id", *protocol.ATTACHMENT_ROW)
+    )
+    for message_id, *row in rows:
+        found.setdefault(message_id, []).append(protocol.attachment_payload_row(tuple(row)))
+    return found
 
 
 def reactions_by_message(message_ids: list[int]) -> dict[int, list[dict]]:
@@ -149,6 +178,10 @@ def room_moderator_pairs(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
     return set(found) & pairs
 
 
+def room_named(name: str) -> Room | None:
+    return Room.objects.filter(name=name).first()
+
+
 def active_ban(user_id: int, room: Room) -> Ban | None:
     return active_bans({(user_id, room.id)}).get((user_id, room.id))
 
@@ -158,6 +191,16 @@ def active_bans(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Ban]:
     found: dict[tuple[int, int], Ban] = {}
     for pair, ban in _in_force(Ban.objects.all(), pairs):
         found.setdefault(pair, ban)
+    return found
+
+
+def bans_from_every_room(user_ids: set[int]) -> dict[int, Ban]:
+    """The newest ban from every room in force on each of the users that has one."""
+    found: dict[int, Ban] = {}
+    if user_ids:
+        bans = Ban.objects.active(clock.utcnow()).filter(user_id__in=user_ids, room__isnull=True)
+        for ban in bans:
+            found.setdefault(ban.user_id, ban)
     return found
 
 
@@ -192,3 +235,11 @@ def last_message_time(user_id: int, room: Room) -> datetime | None:
         .values_list("created", flat=True)
         .first()
     )
+
+
+def last_write_time(user_id: int, room: Room) -> datetime | None:
+    """When the user last wrote in the room, sending or editing (slow mode of edits)."""
+    times = Message.objects.filter(room=room, user_id=user_id).aggregate(
+        created=Max("created"), edited=Max("edited")
+    )
+    return max((time for time in times.values() if time is not None), default=None)

@@ -24,7 +24,7 @@ def lobby(request: HttpRequest) -> HttpResponse:
         if not form.cleaned_data["private"]:
             return redirect("chat:room", name=name)
         try:
-            room = services.create_room(request.user, name, private=True)
+            room = services.new_room(request.user, name, private=True)
         except ChatError as error:
             form.add_error("room", error.detail)
         else:
@@ -46,13 +46,26 @@ def room_in_lower_case(request: HttpRequest, name: str) -> HttpResponse:
 
 @login_required
 def room(request: HttpRequest, name: str) -> HttpResponse:
-    try:
-        room = services.visit_room(request.user, name)
-    except ChatError:
-        raise Http404("No such room.") from None
-    ban = selectors.active_ban(request.user.id, room)
+    room = selectors.room_named(name)
+    if room is not None and not access.is_visible(request.user, room):
+        # A private room or direct message is nothing to a non-member (chat.access).
+        raise Http404("No such room.")
+    if room is None and access.is_reserved(name):
+        raise Http404("No such room.")
+    if room is None:
+        ban = selectors.bans_from_every_room({request.user.id}).get(request.user.id)
+    else:
+        ban = selectors.active_ban(request.user.id, room)
     if ban is not None:
-        return render(request, "chat/room.html", {"room": room, "banned": ban}, status=403)
+        # Refused: a room that does not exist is not created for it (SPEC §15).
+        context = {"room": room or Room(name=name), "banned": ban}
+        return render(request, "chat/room.html", context, status=403)
+    if room is None:
+        try:
+            room = services.create_room(request.user, name)
+        except ChatError as error:
+            context = {"name": name, "retry_after": int(error.retry_after or 0) + 1}
+            return render(request, "chat/too_many_rooms.html", context, status=429)
     if room.kind == Room.Kind.PUBLIC:
         services.join_rooms({(request.user.id, room.id)})
     if room.kind == Room.Kind.DIRECT and not room.title:
@@ -74,8 +87,11 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         "kind": room.kind,
         "isModerator": is_room_moderator,
         "maxBody": settings.JABBER_MAX_BODY,
+        "maxUpload": settings.JABBER_MAX_UPLOAD,
         "typingInterval": int(settings.JABBER_TYPING_INTERVAL * 1000),
-        "pingInterval": 25000,
+        # 25 s of the 60 s after which a silent socket is closed (4408): a late
+        # ping in a throttled background tab still arrives in time.
+        "pingInterval": int(settings.JABBER_PRESENCE_TIMEOUT * 1000 * 25 / 60),
         "wsPath": f"/ws/chat/{room.name}/",
         "lastId": last["id"] if last else 0,
         "lastSeq": last["seq"] if last else 0,

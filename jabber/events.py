@@ -32,6 +32,8 @@ class CloseCode(IntEnum):
     TOO_BIG_FALLBACK = 4009
     SESSION_ENDED = 4401
     FORBIDDEN = 4403
+    # No client frame for JABBER_PRESENCE_TIMEOUT: the client reconnects and resumes.
+    IDLE = 4408
     RATE_LIMITED = 4429
 
 

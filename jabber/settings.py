@@ -1,9 +1,12 @@
 """Jabber settings: one module, driven by environment variables with safe defaults."""
 
 import os
+import sys
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -33,10 +36,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# The embedded key only ever serves a laptop; production sets DJANGO_SECRET_KEY.
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "insecure-development-key-set-DJANGO_SECRET_KEY-in-production"
-)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    # A public key signs sessions anyone could forge: only a laptop in debug mode,
+    # or the test suite, may run without one of its own.
+    if not DEBUG and "pytest" not in sys.modules:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it to a long random string "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or set DJANGO_DEBUG=1 to run on a laptop with an insecure development key."
+        )
+    SECRET_KEY = "insecure-development-key-set-DJANGO_SECRET_KEY-in-production"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -55,6 +65,10 @@ INSTALLED_APPS = [
     "accounts",
     "presence",
     "chat",
+    "search",
+    "files",
+    # The project package, for its management command ``serve``.
+    "jabber",
 ]
 
 MIDDLEWARE = [
@@ -193,7 +207,42 @@ ACCOUNT_RATE_LIMITS = {
 LOGIN_REDIRECT_URL = "/chat/"
 LOGIN_URL = "/accounts/login/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+
+def email_settings(url: str) -> dict:
+    """Django's email settings from an EMAIL_URL such as smtp://user:password@host:587.
+
+    smtp:// uses STARTTLS on port 587 or with ?tls=1, smtps:// implicit TLS
+    (default port 465); console:// prints mail.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "console":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ImproperlyConfigured(f"EMAIL_URL: unknown scheme {parts.scheme!r} (smtp, smtps)")
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    ssl = parts.scheme == "smtps"
+    port = parts.port or (465 if ssl else 25)
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname or "localhost",
+        "EMAIL_PORT": port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": ssl,
+        "EMAIL_USE_TLS": not ssl and (port == 587 or query.get("tls") in ("1", "true")),
+    }
+
+
+# Mail: EMAIL_URL when set; printed in debug; otherwise none (check --deploy says so).
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+if EMAIL_URL:
+    globals().update(email_settings(EMAIL_URL))
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "jabber@localhost")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -203,6 +252,47 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Uploaded files (SPEC §14): through Django's storage API, never served as static
+# files; files.views checks read access first. The filesystem by default,
+# S3-compatible storage (django-storages, installed separately) when a bucket is set.
+MEDIA_ROOT = os.environ.get("JABBER_MEDIA_ROOT", str(BASE_DIR / "media"))
+JABBER_S3_BUCKET = os.environ.get("JABBER_S3_BUCKET", "")
+if JABBER_S3_BUCKET:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": JABBER_S3_BUCKET,
+            "endpoint_url": os.environ.get("JABBER_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("JABBER_S3_REGION") or None,
+            "access_key": os.environ.get("JABBER_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("JABBER_S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT},
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# With nginx in front: the internal location prefix that maps to MEDIA_ROOT
+# (docs/deploy.md); the view checks access and nginx sends the bytes.
+JABBER_MEDIA_ACCEL_REDIRECT = os.environ.get("JABBER_MEDIA_ACCEL_REDIRECT", "")
+JABBER_MAX_UPLOAD = env_int("JABBER_MAX_UPLOAD", 25 * 1024 * 1024)
+JABBER_UPLOAD_DAILY = env_int("JABBER_UPLOAD_DAILY", 500 * 1024 * 1024)
+JABBER_UPLOAD_BURST = env_int("JABBER_UPLOAD_BURST", 20)
+JABBER_UPLOAD_PER_SECOND = env_float("JABBER_UPLOAD_PER_SECOND", 0.2)
+JABBER_MAX_ATTACHMENTS = 10
+JABBER_MAX_IMAGE_PIXELS = env_int("JABBER_MAX_IMAGE_PIXELS", 50_000_000)
+JABBER_UPLOAD_RETENTION_DAYS = env_int("JABBER_UPLOAD_RETENTION_DAYS", 30)
+# Small uploads stay in memory while they are checked; larger ones go to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Security headers; the HTTPS-only ones switch on with DJANGO_SECURE (production).
 JABBER_SECURE = env_bool("DJANGO_SECURE", False)
@@ -234,6 +324,11 @@ JABBER_REPLAY_MAX = env_int("JABBER_REPLAY_MAX", 1000)
 JABBER_MAX_SOCKETS_PER_USER = env_int("JABBER_MAX_SOCKETS_PER_USER", 20)
 JABBER_JOIN_BURST = env_int("JABBER_JOIN_BURST", 30)
 JABBER_JOIN_PER_SECOND = env_float("JABBER_JOIN_PER_SECOND", 1.0)
+# Every client frame costs one token of its socket's budget (SPEC §15).
+JABBER_FRAME_BURST = env_int("JABBER_FRAME_BURST", 60)
+JABBER_FRAME_PER_SECOND = env_float("JABBER_FRAME_PER_SECOND", 10.0)
+# New rooms per user per hour (SPEC §15): visiting a name creates its room.
+JABBER_ROOM_CREATE_RATE = env_int("JABBER_ROOM_CREATE_RATE", 10)
 JABBER_TYPING_INTERVAL = env_float("JABBER_TYPING_INTERVAL", 2.0)
 # New direct-message conversations a user may open per hour.
 JABBER_DM_CREATE_RATE = env_int("JABBER_DM_CREATE_RATE", 20)

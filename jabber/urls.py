@@ -1,4 +1,4 @@
-"""The site's URLs: chat, accounts, admin and the health check."""
+"""The site's URLs: chat (and its files), accounts, admin and the health check."""
 
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
@@ -19,5 +19,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/preferences/", preferences, name="preferences"),
     path("accounts/", include("allauth.urls")),
+    # Ahead of chat.urls: /chat/search/ is the search page, not a room named "search".
+    path("", include("search.urls")),
+    path("chat/", include("files.urls")),
     path("chat/", include("chat.urls")),
 ]

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count
 
@@ -66,18 +67,43 @@ def join(*, socket_key: str, user_id: int, room_id: int, hub_channel: str = "") 
     return PresenceChange(room_id=room_id, changed=changed)
 
 
-def join_many(sockets: list[tuple[str, int, int, str]]) -> list[bool]:
+def join_many(
+    sockets: list[tuple[str, int, int, str]], limit: int | None = None
+) -> list[bool | None]:
     """join() for (socket key, user id, room id, hub channel) rows: whether each changed its room.
 
+    With `limit`, a user never holds more than that many sockets: a row over it is
+    not stored and its answer is None. The users' rows are locked while counting,
+    so handshakes on other processes cannot slip past the count together.
     Socket keys are never reused while their row exists (a socket pruned while
     silent joins again under its key only once the row is gone).
     """
     now = clock.utcnow()
+    user_ids = {user_id for _, user_id, _, _ in sockets}
+    answers: list[bool | None] = []
     with transaction.atomic():
+        if limit is not None:
+            list(
+                get_user_model()
+                ._default_manager.select_for_update()
+                .filter(pk__in=user_ids)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            counts = open_socket_counts(user_ids)
+            admitted = []
+            for row in sockets:
+                user_id = row[1]
+                if counts.get(user_id, 0) >= limit:
+                    continue
+                counts[user_id] = counts.get(user_id, 0) + 1
+                admitted.append(row)
+        else:
+            admitted = list(sockets)
         present = set(
             Connection.objects.filter(
-                room_id__in={room_id for _, _, room_id, _ in sockets},
-                user_id__in={user_id for _, user_id, _, _ in sockets},
+                room_id__in={room_id for _, _, room_id, _ in admitted},
+                user_id__in={user_id for _, user_id, _, _ in admitted},
             ).values_list("room_id", "user_id")
         )
         Connection.objects.bulk_create(
@@ -89,13 +115,16 @@ def join_many(sockets: list[tuple[str, int, int, str]]) -> list[bool]:
                 connected=now,
                 last_seen=now,
             )
-            for key, user_id, room_id, hub_channel in sockets
+            for key, user_id, room_id, hub_channel in admitted
         )
-    changed = []
-    for _, user_id, room_id, _ in sockets:
-        changed.append((room_id, user_id) not in present)
+    stored = {row[0] for row in admitted}
+    for key, user_id, room_id, _ in sockets:
+        if key not in stored:
+            answers.append(None)
+            continue
+        answers.append((room_id, user_id) not in present)
         present.add((room_id, user_id))
-    return changed
+    return answers
 
 
 def leave(socket_key: str) -> PresenceChange | None:

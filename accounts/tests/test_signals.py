@@ -3,10 +3,12 @@
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from accounts.tests.factories import PASSWORD
-from jabber.testing.unit import open_socket
+from jabber import events
+from tests.support.unit import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,3 +86,22 @@ async def test_unrelated_user_saves_close_nothing(ann):
     await db(ann.save)()
     assert (await socket.roundtrip())["type"] == "pong"
     await socket.close()
+
+
+async def test_logout_works_when_the_channel_layer_is_down(ann, monkeypatch):
+    client, session_key = await logged_in_client(ann)
+    socket, _ = await open_socket(session_key=session_key, room="lobby")
+
+    async def layer_down(*events) -> None:
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr("jabber.events.publish_async", layer_down)
+    monkeypatch.setattr("jabber.events._publisher", events.Publisher())
+    response = await sync_to_async(client.post)("/accounts/logout/")
+    assert response.status_code == 302
+    assert not await db(Session.objects.filter(session_key=session_key).exists)()
+    # The closing event was lost; once the layer is back, the next heartbeat ends the socket.
+    monkeypatch.undo()
+    await socket.send({"type": "ping"})
+    _, code = await socket.receive_close()
+    assert code == 4401

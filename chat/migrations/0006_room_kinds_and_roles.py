@@ -4,20 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chat', '0005_render_existing_messages'),
+        ("chat", "0005_render_existing_messages"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='membership',
-            name='role',
-            field=models.CharField(choices=[('member', 'Member'), ('moderator', 'Room moderator'), ('owner', 'Owner')], default='member', max_length=10),
+            model_name="membership",
+            name="role",
+            field=models.CharField(
+                choices=[("member", "Member"), ("moderator", "Room moderator"), ("owner", "Owner")],
+                default="member",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='room',
-            name='kind',
-            field=models.CharField(choices=[('public', 'Public: anyone can find and join it'), ('private', 'Private: members only'), ('direct', 'Direct messages between two people')], default='public', max_length=8),
+            model_name="room",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("public", "Public: anyone can find and join it"),
+                    ("private", "Private: members only"),
+                    ("direct", "Direct messages between two people"),
+                ],
+                default="public",
+                max_length=8,
+            ),
         ),
     ]

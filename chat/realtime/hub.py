@@ -32,6 +32,8 @@ class Member(Protocol):
 
     async def close_by_event(self, event: events.CloseSockets) -> None: ...
 
+    async def close_if_idle(self, horizon: float) -> None: ...
+
 
 class Hub:
     """Subscriptions and dispatch for one event loop (one server process)."""
@@ -64,6 +66,13 @@ class Hub:
                     await self.layer.group_discard(group, self.channel_name)
                 except Exception as error:
                     logger.warning("hub: leaving %s failed: %r", group, error)
+
+    def members(self) -> list[Member]:
+        """Every local socket, once (each is in its user's group, and maybe others)."""
+        found: dict[str, Member] = {}
+        for members in self.groups.values():
+            found.update(members)
+        return list(found.values())
 
     async def refresh(self, *, force: bool = False) -> None:
         """Re-join every group if it is time (called on client heartbeats).
@@ -141,7 +150,7 @@ class Hub:
         if not members:
             return
         # Framed once for the whole room: the bytes are the same on every socket.
-        wire = transport.encode_frame(event.text)
+        wire = transport.encode_wire(event.text)
         skip = event.except_user
         for member in list(members.values()):
             if skip is None or member.user_id != skip:

@@ -12,7 +12,7 @@ from chat import services
 from chat.realtime.announcer import PresenceAnnouncer
 from chat.realtime.batching import Batcher
 from chat.realtime.hub import Hub
-from jabber import events
+from jabber import clock, events
 from jabber.groups import control_group
 from presence import services as presence
 
@@ -61,16 +61,32 @@ class Runtime:
         return f"{hub.channel_name}#{next(self._keys)}"
 
     async def _prune(self) -> None:
-        """Prune stale presence periodically, so a killed process leaves no ghosts."""
+        """Prune stale presence periodically, so a killed process leaves no ghosts.
+
+        The local sockets silent for as long are closed (4408) in the same round:
+        a socket without its presence row would escape the per-user socket cap.
+        """
         while True:
             await asyncio.sleep(settings.JABBER_PRESENCE_PRUNE_INTERVAL)
             self.announcer.forget_quiet_rooms()
+            await self.close_idle_sockets()
             try:
                 await presence.prune_and_notify()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 logger.warning("runtime: pruning presence failed: %r", error)
+
+    async def close_idle_sockets(self) -> None:
+        """Close the local sockets that sent no frame within JABBER_PRESENCE_TIMEOUT."""
+        if self.hub is None:
+            return
+        horizon = clock.now() - settings.JABBER_PRESENCE_TIMEOUT
+        for member in self.hub.members():
+            try:
+                await member.close_if_idle(horizon)
+            except Exception as error:
+                logger.info("runtime: closing an idle socket failed: %r", error)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -1,13 +1,22 @@
 """Every state change of the chat, one module per topic, called by the consumer, admin and tests.
 
-``messages`` (send, edit, delete), ``reactions``, ``handshake`` (admitting and opening sockets),
+``messages`` (send, edit, delete), ``reactions``, ``enforcement`` (bans, account
+and session re-checked where they bite), ``handshake`` (admitting and opening sockets),
 ``moderation`` (bans, mutes, the admin log), ``rooms``, ``members`` (members, room
-moderators, invite links), ``direct`` (direct messages), ``reports``, ``limits`` (rate limits)
+moderators, invite links), ``direct`` (direct messages), ``reports``,
+``room_moderation`` (moderating from the room page), ``limits`` (rate limits)
 and ``errors`` (the one error type). Functions return data and raise
 ``ChatError`` with a protocol error code; the callers turn that into frames or pages.
 """
 
 from chat.services.direct import direct_peer_ids, open_direct
+from chat.services.enforcement import (
+    check_not_banned,
+    check_socket,
+    read_history,
+    read_history_around,
+    session_expiries,
+)
 from chat.services.errors import ChatError, settle
 from chat.services.handshake import (
     Admission,
@@ -17,7 +26,14 @@ from chat.services.handshake import (
     admit_many,
     open_sockets,
 )
-from chat.services.limits import direct_bucket, join_bucket, send_bucket, should_relay_typing
+from chat.services.limits import (
+    FrameBudget,
+    direct_bucket,
+    frame_budget,
+    join_bucket,
+    send_bucket,
+    should_relay_typing,
+)
 from chat.services.members import (
     add_member,
     invite_token,
@@ -56,18 +72,19 @@ from chat.services.rooms import (
     create_room,
     get_or_create_room,
     join_rooms,
+    new_room,
     room_latest_seq,
+    save_room,
     set_room_locked,
     set_room_text,
     set_slow_mode,
-    visit_room,
-    visit_rooms,
 )
 
 __all__ = [
     "MODERATE_PERMISSION",
     "Admission",
     "ChatError",
+    "FrameBudget",
     "OpenRequest",
     "Opened",
     "ReactionResult",
@@ -79,6 +96,8 @@ __all__ = [
     "ban_detail",
     "ban_error",
     "ban_user",
+    "check_not_banned",
+    "check_socket",
     "clean_body",
     "create_room",
     "delete_message",
@@ -86,6 +105,7 @@ __all__ = [
     "direct_bucket",
     "direct_peer_ids",
     "edit_message",
+    "frame_budget",
     "get_or_create_room",
     "impose",
     "invite_token",
@@ -99,18 +119,23 @@ __all__ = [
     "moderate_room",
     "moderator_ids",
     "mute_user",
+    "new_room",
     "open_direct",
     "open_sockets",
     "react",
+    "read_history",
+    "read_history_around",
     "remove_member",
     "report_message",
     "resolve_reports",
     "revoke_invites",
     "room_frame",
     "room_latest_seq",
+    "save_room",
     "send_bucket",
     "send_message",
     "send_messages",
+    "session_expiries",
     "set_room_locked",
     "set_room_moderator",
     "set_room_text",
@@ -118,6 +143,4 @@ __all__ = [
     "settle",
     "should_relay_typing",
     "user_named",
-    "visit_room",
-    "visit_rooms",
 ]

@@ -2,15 +2,18 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 
 from chat import access, protocol, selectors
-from chat.models import Ban, Room
+from chat.models import ROOM_NAME_RE, Ban, Room
+from chat.services.enforcement import session_expiries
 from chat.services.errors import ChatError, settle
 from chat.services.limits import join_bucket
-from chat.services.rooms import join_rooms, visit_rooms
+from chat.services.moderation import ban_error
+from chat.services.rooms import create_room, join_rooms
 from presence import services as presence
 
 
@@ -18,7 +21,7 @@ from presence import services as presence
 class Admission:
     """What a new socket learns at the door."""
 
-    room: Room
+    room: Room | None  # None only for a ban that kept a new room from being created
     ban: Ban | None
 
 
@@ -31,36 +34,46 @@ def admit(user, room_name: str) -> Admission:
 def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatError]:
     """admit() for several sockets (user, room name), with the queries done once for all.
 
-    A private room or direct message the user is not a member of is refused as
-    if it did not exist; a free name becomes a public room only for a socket
-    that gets past the socket cap.
+    A room that does not exist yet is created last, only for a socket that
+    passed every check, and within the user's room-creation limit. A private
+    room or direct message the user is not a member of is refused as if it did
+    not exist (one membership query for the batch), and a dm- name is never created.
     """
     open_sockets = presence.open_socket_counts({user.pk for user, _ in requests})
-    under_cap = [
-        (user, name)
-        for user, name in requests
-        if open_sockets.get(user.pk, 0) < settings.JABBER_MAX_SOCKETS_PER_USER
-    ]
-    rooms = visit_rooms({name for _, name in under_cap})
+    rooms = {room.name: room for room in Room.objects.filter(name__in={n for _, n in requests})}
     visible = access.visible_pairs(
-        (user.pk, rooms[name]) for user, name in under_cap if name in rooms
+        (user.pk, rooms[name]) for user, name in requests if name in rooms
     )
     bans = selectors.active_bans(visible)
+    everywhere = selectors.bans_from_every_room(
+        {user.pk for user, name in requests if name not in rooms}
+    )
     outcomes: list[Admission | ChatError] = []
     for user, name in requests:
         if open_sockets.get(user.pk, 0) >= settings.JABBER_MAX_SOCKETS_PER_USER:
             outcomes.append(ChatError("forbidden", "Too many open connections."))
             continue
         room = rooms.get(name)
-        if room is None or (user.pk, room.pk) not in visible:
+        if (
+            not ROOM_NAME_RE.fullmatch(name)
+            or (room is None and access.is_reserved(name))
+            or (room is not None and (user.pk, room.pk) not in visible)
+        ):
             outcomes.append(ChatError("not_found", "No such room."))
             continue
-        ban = bans.get((user.pk, room.pk))
+        room = rooms.get(name)
+        ban = bans.get((user.pk, room.pk)) if room is not None else everywhere.get(user.pk)
         if ban is None:
             wait = join_bucket().take(user.pk)
             if wait:
                 outcomes.append(ChatError("rate_limited", "Joining too often.", retry_after=wait))
                 continue
+            if room is None:
+                try:
+                    room = rooms[name] = create_room(user, name)
+                except ChatError as error:
+                    outcomes.append(error)
+                    continue
             open_sockets[user.pk] = open_sockets.get(user.pk, 0) + 1
         outcomes.append(Admission(room=room, ban=ban))
     return outcomes
@@ -75,6 +88,7 @@ class OpenRequest:
     room: Room
     after: int | None
     hub_channel: str
+    session_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,22 +96,41 @@ class Opened:
     frames: list[dict]  # the hello, then history frames for a replay too big for one
     online: list[dict]
     changed: bool  # the room's online list changed: announce it
+    session_expires: datetime | None = None  # the login session's stored expiry
 
 
-def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
+def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
     """Register presence and build each socket's hello, reading each room once per batch.
 
-    Sockets of one room that resume from the same id share their replay; each
-    room's online list is read once, after every socket of the batch is in it.
+    Called once the sockets are subscribed to their user's group, so a ban saved
+    after this check reaches them as an event, and one saved before is found here
+    (`banned`). The socket cap is enforced here, on stored rows, so concurrent
+    handshakes cannot exceed it (`forbidden`). Sockets of one room that resume
+    from the same id share their replay; each room's online list is read once,
+    after every socket of the batch is in it.
     """
-    changes = presence.join_many([(r.key, r.user.pk, r.room.pk, r.hub_channel) for r in requests])
-    # Opening a public room joins it; into a private one only a member got this far, and a
-    # removal meanwhile must not be undone here.
-    join_rooms({(r.user.pk, r.room.pk) for r in requests if r.room.kind == Room.Kind.PUBLIC})
+    bans = selectors.active_bans({(r.user.pk, r.room.pk) for r in requests})
+    outcomes: list[Opened | ChatError | None] = [
+        ban_error(bans[r.user.pk, r.room.pk]) if (r.user.pk, r.room.pk) in bans else None
+        for r in requests
+    ]
+    joining = [r for r, outcome in zip(requests, outcomes, strict=True) if outcome is None]
+    changes = iter(
+        presence.join_many(
+            [(r.key, r.user.pk, r.room.pk, r.hub_channel) for r in joining],
+            limit=settings.JABBER_MAX_SOCKETS_PER_USER,
+        )
+    )
+    expiries = session_expiries({r.session_key for r in joining if r.session_key})
     replays: dict[tuple[int, int | None], tuple[list[list[dict]], bool, bool]] = {}
     onlines: dict[int, list[dict]] = {}
-    opened = []
-    for request, changed in zip(requests, changes, strict=True):
+    for index, request in enumerate(requests):
+        if outcomes[index] is not None:
+            continue
+        changed = next(changes)
+        if changed is None:
+            outcomes[index] = ChatError("forbidden", "Too many open connections.")
+            continue
         room = request.room
         if (room.pk, request.after) not in replays:
             replays[room.pk, request.after] = _replay(room, request.after)
@@ -116,11 +149,26 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened]:
         )
         # A replay too big for one frame continues as history frames, oldest first.
         sequels = [
-            protocol.history_frame(chunk, has_more=index < len(chunks) - 1)
+            protocol.history_frame(chunk, has_more=index < len(chunks))
             for index, chunk in enumerate(chunks[1:], start=2)
         ]
-        opened.append(Opened(frames=[hello, *sequels], online=online, changed=changed))
-    return opened
+        outcomes[index] = Opened(
+            frames=[hello, *sequels],
+            online=online,
+            changed=changed,
+            session_expires=expiries.get(request.session_key),
+        )
+    opened = zip(requests, outcomes, strict=True)
+    # Opening a public room joins it; into a private one only a member got this far, and a
+    # removal meanwhile must not be undone here.
+    join_rooms(
+        {
+            (r.user.pk, r.room.pk)
+            for r, outcome in opened
+            if isinstance(outcome, Opened) and r.room.kind == Room.Kind.PUBLIC
+        }
+    )
+    return outcomes  # type: ignore[return-value]
 
 
 def _replay(room: Room, after: int | None) -> tuple[list[list[dict]], bool, bool]:

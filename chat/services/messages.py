@@ -1,5 +1,6 @@
 """The life of a message: sent (in batches), edited, deleted; broadcast after commit."""
 
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -8,15 +9,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from accounts import services as accounts
 from chat import formatting, protocol, selectors
-from chat.models import Message, Room
+from chat.models import Attachment, Message, Room
 from chat.services.direct import direct_peer_ids
+from chat.services.enforcement import check_not_banned
 from chat.services.errors import ChatError, settle
 from chat.services.limits import send_bucket
-from chat.services.moderation import is_moderator, is_room_moderator, log_action
+from chat.services.moderation import ban_error, is_moderator, is_room_moderator, log_action
 from jabber import clock, events
 
 # Characters that make text lie about itself: bidi overrides and isolates, and
@@ -32,8 +35,11 @@ class SendResult:
     created: bool
 
 
-def clean_body(body: str, client_id: str | None = None) -> str:
-    """Normalise a message body, or raise empty / too_long / bad_request."""
+def clean_body(body: str, client_id: str | None = None, *, allow_empty: bool = False) -> str:
+    """Normalise a message body, or raise empty / too_long / bad_request.
+
+    `allow_empty`: a message carrying attachments may have no text.
+    """
     try:
         body.encode("utf-8")
     except UnicodeEncodeError:
@@ -44,7 +50,7 @@ def clean_body(body: str, client_id: str | None = None) -> str:
         char for char in body if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cs")
     )
     body = body.strip()
-    if not body:
+    if not body and not allow_empty:
         raise ChatError("empty", "The message is empty.", client_id=client_id)
     if len(body) > settings.JABBER_MAX_BODY:
         raise ChatError(
@@ -69,10 +75,12 @@ def check_may_write(
 
 
 def _check_slow_mode(
-    user, room: Room, client_id: str | None, last: datetime | None, moderates: bool
+    user, room: Room, client_id: str | None, last: datetime | None, moderates: bool | None = None
 ) -> None:
     """One message per slow_mode_seconds, `last` being the user's previous one in the room."""
-    if not room.slow_mode_seconds or last is None or moderates:
+    if not room.slow_mode_seconds or last is None:
+        return
+    if is_room_moderator(user, room) if moderates is None else moderates:
         return
     elapsed = (clock.utcnow() - last).total_seconds()
     if elapsed < room.slow_mode_seconds:
@@ -99,16 +107,25 @@ class SendRequest:
     body: str
     client_id: str | None = None
     reply_to: int | None = None
+    # Ids of the sender's unused uploads in the room (files.views made them).
+    attachments: tuple[int, ...] = ()
 
 
 def send_message(
-    *, user, room: Room, body: str, client_id: str | None = None, reply_to: int | None = None
+    *,
+    user,
+    room: Room,
+    body: str,
+    client_id: str | None = None,
+    reply_to: int | None = None,
+    attachments: Sequence[int] = (),
 ) -> SendResult:
     """Store a message (seq assigned in the same transaction) and broadcast it after commit.
 
     A repeated (user, room, client_id) stores nothing and returns the original.
     """
-    (outcome,) = send_messages([SendRequest(user, room, body, client_id, reply_to)])
+    request = SendRequest(user, room, body, client_id, reply_to, tuple(attachments))
+    (outcome,) = send_messages([request])
     return settle(outcome)
 
 
@@ -125,16 +142,26 @@ def send_messages(requests: Sequence[SendRequest]) -> list[SendResult | ChatErro
     bodies: dict[int, str] = {}
     for index, request in enumerate(requests):
         try:
-            bodies[index] = clean_body(request.body, request.client_id)
+            bodies[index] = clean_body(
+                request.body, request.client_id, allow_empty=bool(request.attachments)
+            )
         except ChatError as error:
             outcomes[index] = error
     if bodies:
         try:
             with transaction.atomic():
                 created = _store(requests, bodies, outcomes)
+                files = (
+                    selectors.attachments_by_message([m.pk for m in created])
+                    if any(requests[index].attachments for index in bodies)
+                    else {}
+                )
                 broadcasts = [
                     room_frame(
-                        message.room_id, protocol.message_frame(protocol.message_payload(message))
+                        message.room_id,
+                        protocol.message_frame(
+                            protocol.message_payload(message, None, files.get(message.pk))
+                        ),
                     )
                     for message in created
                 ]
@@ -147,7 +174,7 @@ def send_messages(requests: Sequence[SendRequest]) -> list[SendResult | ChatErro
                     outcomes[index] = send_messages([requests[index]])[0]
             else:
                 (index,) = bodies
-                outcomes[index] = _original(requests[index])
+                outcomes[index] = _original(requests[index]) or _retry_once(requests[index])
     return outcomes  # type: ignore[return-value]
 
 
@@ -165,10 +192,15 @@ def _store(
         .order_by("pk")
     }
     resends = _resends(wanted)
-    muted = selectors.muted_pairs({(r.user.pk, r.room.pk) for r in wanted})
+    pairs = {(r.user.pk, r.room.pk) for r in wanted}
+    muted = selectors.muted_pairs(pairs)
+    # The ban's closing event may have been lost: refuse here all the same (SPEC §15).
+    bans = selectors.active_bans(pairs)
     blocked = _blocked_in_direct_rooms(rooms, wanted)
     moderating = _moderating(rooms, wanted)
     originals = _originals({r.reply_to for r in wanted if r.reply_to is not None})
+    uploads = _unused_uploads({i for r in wanted for i in r.attachments})
+    claimed: dict[int, list[int]] = {}  # index in `stored` -> upload ids
     last_sent: dict[tuple[int, int], datetime] = {}
     now = clock.utcnow()
     stored: list[Message] = []
@@ -180,6 +212,9 @@ def _store(
         if room is None:
             outcomes[index] = ChatError("not_found", "No such room.", client_id=client_id)
             continue
+        if (user.pk, room.pk) in bans:
+            outcomes[index] = ban_error(bans[user.pk, room.pk], client_id=client_id)
+            continue
         if client_id is not None and key in resends:
             outcomes[index] = SendResult(message=resends[key], created=False)
             continue
@@ -189,6 +224,7 @@ def _store(
                 raise ChatError("not_found", "No such message to reply to.", client_id=client_id)
             if (user.pk, room.pk) in blocked:
                 raise ChatError("forbidden", "You cannot do that.", client_id=client_id)
+            _check_uploads(request, uploads, client_id)
             moderates = (user.pk, room.pk) in moderating
             check_may_write(
                 user, room, client_id, muted=(user.pk, room.pk) in muted, moderates=moderates
@@ -200,13 +236,13 @@ def _store(
         except ChatError as error:
             outcomes[index] = error
             continue
-        room.last_seq += 1
         room.last_activity = now
         rendered = render(body, room.pk)
+        # Numbered below, from the counter in the database.
         message = Message(
             room=room,
             user=user,
-            seq=room.last_seq,
+            seq=0,
             body=body,
             html=rendered.html,
             text=rendered.text,
@@ -215,15 +251,20 @@ def _store(
             created=now,
             client_id=client_id,
         )
+        if request.attachments:
+            claimed[len(stored)] = list(request.attachments)
+            for upload_id in request.attachments:
+                del uploads[upload_id]  # one message per upload, within a batch too
         stored.append(message)
         outcomes[index] = SendResult(message=message, created=True)
         last_sent[user.pk, room.pk] = now
         if client_id is not None:
             resends[key] = message
     if stored:
+        _number(stored, now)
         Message.objects.bulk_create(stored)
-        for room in {message.room_id: message.room for message in stored}.values():
-            Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq, last_activity=now)
+        for position, upload_ids in claimed.items():
+            Attachment.objects.filter(pk__in=upload_ids).update(message=stored[position])
     return stored
 
 
@@ -236,14 +277,15 @@ def _moderating(rooms: dict[int, Room], requests: list[SendRequest]) -> set[tupl
     pairs = {(r.user.pk, r.room.pk) for r in requests if r.room.pk in strict}
     if not pairs:
         return set()
-    site = {
-        (user_id, room_id) for user_id, room_id in pairs if _is_site_moderator(requests, user_id)
-    }
+    site = {(r.user.pk, r.room.pk) for r in requests if (r.user.pk, r.room.pk) in pairs}
+    site = {pair for pair in site if _moderates_everywhere(requests, pair[0])}
     return site | selectors.room_moderator_pairs(pairs - site)
 
 
-def _is_site_moderator(requests: list[SendRequest], user_id: int) -> bool:
-    return any(r.user.pk == user_id and is_moderator(r.user) for r in requests)
+def _moderates_everywhere(requests: list[SendRequest], user_id: int) -> bool:
+    """Whether the sender is of the Moderators group (asked once per sender of a strict room)."""
+    user = next(r.user for r in requests if r.user.pk == user_id)
+    return is_moderator(user)
 
 
 def _blocked_in_direct_rooms(
@@ -276,6 +318,53 @@ def _originals(message_ids: set[int]) -> dict[int, Message]:
     return {message.pk: message for message in found.select_related("user")}
 
 
+def _number(stored: list[Message], now: datetime) -> None:
+    """Give each message the next seq of its room, taken from the counter in the database.
+
+    The counter is moved forward where it is stored (never written from a value
+    read earlier), and never below the room's highest seq: a counter that
+    anything moved back cannot make the room's sends clash forever.
+    """
+    by_room: dict[int, list[Message]] = {}
+    for message in stored:
+        by_room.setdefault(message.room_id, []).append(message)
+    for room_id, messages in by_room.items():
+        highest = Message.objects.filter(room_id=room_id).order_by("-seq").values("seq")[:1]
+        rooms = Room.objects.filter(pk=room_id)
+        rooms.update(
+            last_seq=Greatest(F("last_seq"), Coalesce(Subquery(highest), Value(0))) + len(messages),
+            last_activity=now,
+        )
+        last = rooms.values_list("last_seq", flat=True).get()
+        for seq, message in enumerate(messages, start=last - len(messages) + 1):
+            message.seq = seq
+        messages[0].room.last_seq = last
+
+
+def _unused_uploads(upload_ids: set[int]) -> dict[int, Attachment]:
+    """The uploads of a batch's `attachments` that no message carries yet, by id.
+
+    Sends in a room are serialised by its row lock, so two cannot claim one upload.
+    """
+    if not upload_ids:
+        return {}
+    found = Attachment.objects.filter(pk__in=upload_ids, message__isnull=True)
+    return {upload.pk: upload for upload in found.only("id", "uploader_id", "room_id")}
+
+
+def _check_uploads(request: SendRequest, uploads: dict[int, Attachment], client_id) -> None:
+    """Refuse a send whose attachments are not all the sender's unused uploads in the room."""
+    for upload_id in request.attachments:
+        upload = uploads.get(upload_id)
+        if upload is None or (upload.uploader_id, upload.room_id) != (
+            request.user.pk,
+            request.room.pk,
+        ):
+            raise ChatError(
+                "not_found", f"No unused upload {upload_id} of yours here.", client_id=client_id
+            )
+
+
 def _resends(requests: list[SendRequest]) -> dict[tuple, Message]:
     """The stored originals of requests whose (room, user, client_id) was sent before."""
     keys = {(r.room.pk, r.user.pk, r.client_id) for r in requests if r.client_id is not None}
@@ -296,14 +385,39 @@ def _resends(requests: list[SendRequest]) -> dict[tuple, Message]:
     return {key: message for key, message in found.items() if key in keys}
 
 
-def _original(request: SendRequest) -> SendResult:
-    """After a unique-constraint clash: the stored twin of this send."""
-    return SendResult(
-        message=Message.objects.select_related("user", "room", "reply_to__user").get(
-            room=request.room, user=request.user, client_id=request.client_id
-        ),
-        created=False,
+def _original(request: SendRequest) -> SendResult | None:
+    """After a unique-constraint clash: the stored twin of this send, if it is a resend.
+
+    None when there is none: the clash was on the room's numbering, which is
+    never taken for a resend.
+    """
+    if request.client_id is None:
+        return None
+    twin = (
+        Message.objects.select_related("user", "room", "reply_to__user")
+        .filter(room=request.room, user=request.user, client_id=request.client_id)
+        .first()
     )
+    return None if twin is None else SendResult(message=twin, created=False)
+
+
+_retrying = threading.local()
+
+
+def _retry_once(request: SendRequest) -> SendResult | ChatError:
+    """A send whose seq clashed: numbered afresh once, else refused for a moment."""
+    if getattr(_retrying, "active", False):
+        return ChatError(
+            "rate_limited",
+            "The room is busy: try again.",
+            retry_after=1.0,
+            client_id=request.client_id,
+        )
+    _retrying.active = True
+    try:
+        return send_messages([request])[0]
+    finally:
+        _retrying.active = False
 
 
 def _own_visible_message(room: Room, message_id: int) -> Message:
@@ -320,13 +434,19 @@ def _own_visible_message(room: Room, message_id: int) -> Message:
 
 def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
     """Change the body of one's own message and broadcast `message_edited`."""
-    body = clean_body(body)
+    body = clean_body(body, allow_empty=True)
     with transaction.atomic():
         room = Room.objects.get(pk=room.pk)
+        check_not_banned(user.pk, room.pk)
         message = _own_visible_message(room, message_id)
         if message.user_id != user.id:
             raise ChatError("forbidden", "You can only edit your own messages.")
+        if not body and not message.attachments.exists():
+            raise ChatError("empty", "The message is empty.")
         check_may_write(user, room, None, muted=bool(selectors.muted_pairs({(user.pk, room.pk)})))
+        # An edit is a write too: slow mode counts it, or edits would post around it.
+        last = selectors.last_write_time(user.pk, room) if room.slow_mode_seconds else None
+        _check_slow_mode(user, room, None, last)
         _take_send_token(user, None)
         rendered = render(body, room.pk)
         message.body, message.html, message.text = body, rendered.html, rendered.text
@@ -334,7 +454,8 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
         message.edited = clock.utcnow()
         message.save(update_fields=["body", "html", "text", "mentions", "edited"])
         reactions = selectors.reactions_by_message([message.pk]).get(message.pk)
-        payload = protocol.message_payload(message, reactions)
+        files = selectors.attachments_by_message([message.pk]).get(message.pk)
+        payload = protocol.message_payload(message, reactions, files)
         event = room_frame(room.id, protocol.message_edited_frame(payload))
         transaction.on_commit(lambda: events.publish(event))
     return message
@@ -343,6 +464,7 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
 def delete_message(*, actor, room: Room, message_id: int) -> Message:
     """Hide a message (one's own, or any for a moderator) and broadcast `message_deleted`."""
     with transaction.atomic():
+        check_not_banned(actor.pk, room.pk)
         message = _own_visible_message(room, message_id)
         if message.user_id != actor.id and not is_room_moderator(actor, room):
             raise ChatError("forbidden", "You can only delete your own messages.")

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from accounts.services import close_sockets
@@ -15,8 +16,17 @@ MODERATE_PERMISSION = "chat.moderate_room"
 
 
 def is_moderator(user) -> bool:
-    """Staff of the Moderators group (or superusers): powers in every room."""
-    return bool(user.is_active and user.is_staff and user.has_perm(MODERATE_PERMISSION))
+    """Whether the user moderates now: read from the database, never from a socket's
+    cached user, so a demoted moderator loses the powers on open sockets at once."""
+    if user is None or not user.pk:
+        return False
+    fresh = get_user_model()._default_manager.filter(pk=user.pk).first()
+    return bool(
+        fresh is not None
+        and fresh.is_active
+        and fresh.is_staff
+        and fresh.has_perm(MODERATE_PERMISSION)
+    )
 
 
 def is_room_moderator(user, room: Room) -> bool:
@@ -63,8 +73,8 @@ def mute_user(
     return impose(Mute(user=user, room=room, expires=expires, reason=reason), actor=actor)
 
 
-def ban_error(ban: Ban) -> ChatError:
-    return ChatError("banned", ban_detail(ban))
+def ban_error(ban: Ban, *, client_id: str | None = None) -> ChatError:
+    return ChatError("banned", ban_detail(ban), client_id=client_id)
 
 
 def ban_detail(ban: Ban) -> str:

@@ -1,43 +1,69 @@
-"""Rooms: created on first visit or from the lobby, locked and unlocked, their latest seq."""
+"""Rooms: created on first visit or from the lobby (limited per user), locked and unlocked,
+their latest seq."""
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from chat import access
-from chat.models import ROOM_NAME_RE, Membership, Room
+from chat.models import RESERVED_ROOM_NAMES, ROOM_NAME_RE, Membership, Room
 from chat.services.errors import ChatError
+from jabber.ratelimit import Bucket
 
 
 def get_or_create_room(name: str) -> Room:
     """The room of that name, created on first visit; not_found for a bad or reserved name."""
-    if not ROOM_NAME_RE.fullmatch(name) or access.is_reserved(name):
+    if not ROOM_NAME_RE.fullmatch(name) or name in RESERVED_ROOM_NAMES or access.is_reserved(name):
         raise ChatError("not_found", "No such room.")
     room, _ = Room.objects.get_or_create(name=name)
     return room
 
 
-def visit_rooms(names: set[str]) -> dict[str, Room]:
-    """The rooms of these names, in one query; a free, valid, unreserved name becomes a public room.
+# What the admin edits; the counters (last_seq, last_activity) belong to sends.
+EDITABLE_FIELDS = ("title", "topic", "locked", "slow_mode_seconds")
 
-    Whether each room exists for a given user is for chat.access to say.
+
+def save_room(room: Room, changed: list[str]) -> Room:
+    """Save a room edited in the admin, writing only the fields that changed.
+
+    A full save would write back last_seq as read when the page loaded, moving
+    it back under any send that committed since.
     """
-    found = {room.name: room for room in Room.objects.filter(name__in=names)}
-    for name in names - found.keys():
-        if ROOM_NAME_RE.fullmatch(name) and not access.is_reserved(name):
-            found[name], _ = Room.objects.get_or_create(name=name)
-    return found
-
-
-def visit_room(user, name: str) -> Room:
-    """The room a user opens by its name (created if free); not_found if not theirs to see."""
-    room = visit_rooms({name}).get(name)
-    if room is None or not access.is_visible(user, room):
-        raise ChatError("not_found", "No such room.")
+    if room.pk is None:
+        room.save()
+        return room
+    fields = [name for name in changed if name in EDITABLE_FIELDS]
+    if fields:
+        room.save(update_fields=fields)
     return room
 
 
-def create_room(user, name: str, *, private: bool) -> Room:
+def room_create_bucket() -> Bucket:
+    """JABBER_ROOM_CREATE_RATE new rooms per user per hour, all at once if saved up."""
+    per_hour = settings.JABBER_ROOM_CREATE_RATE
+    return Bucket("room-create", per_hour, per_hour / 3600)
+
+
+def create_room(user, name: str) -> Room:
+    """Create a room for a user who passed every other check; raises not_found / rate_limited.
+
+    Called last, so a refused visit or handshake creates nothing (SPEC §15). A
+    dm- name is never created here: direct rooms are made by chat.services.direct.
+    """
+    if not ROOM_NAME_RE.fullmatch(name) or access.is_reserved(name):
+        raise ChatError("not_found", "No such room.")
+    existing = Room.objects.filter(name=name).first()
+    if existing is not None:
+        return existing
+    wait = room_create_bucket().take(user.pk)
+    if wait:
+        raise ChatError("rate_limited", "You are creating rooms too often.", retry_after=wait)
+    room, _ = Room.objects.get_or_create(name=name)
+    return room
+
+
+def new_room(user, name: str, *, private: bool) -> Room:
     """A room from the lobby: a private one owned by its creator, or a public one as on a visit."""
-    if not ROOM_NAME_RE.fullmatch(name):
+    if not ROOM_NAME_RE.fullmatch(name) or name in RESERVED_ROOM_NAMES:
         raise ChatError("bad_request", "Room names are 1-64 characters of a-z, 0-9, _ and -.")
     if access.is_reserved(name):
         raise ChatError(
@@ -53,7 +79,10 @@ def create_room(user, name: str, *, private: bool) -> Room:
             return existing
         raise taken
     if not private:
-        return visit_room(user, name)
+        return create_room(user, name)
+    wait = room_create_bucket().take(user.pk)
+    if wait:
+        raise ChatError("rate_limited", "You are creating rooms too often.", retry_after=wait)
     try:
         with transaction.atomic():
             room = Room.objects.create(name=name, kind=Room.Kind.PRIVATE)

@@ -20,7 +20,7 @@ from chat import protocol
 from chat.models import Ban, Membership, Message, Mute, Reaction, Report, Room
 from chat.routing import websocket_urlpatterns
 from chat.tests.factories import MessageFactory, RoomFactory, private_room
-from jabber.testing.unit import open_socket
+from tests.support.unit import open_socket
 
 # Never a room: a dm- name nobody has.
 MISSING = "dm-0-0"

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import expect
 
-from jabber.testing.browser import playwright_loop
-from jabber.testing.clients import (
+from tests.support.browser import playwright_loop
+from tests.support.clients import (
     Frame,
     Server,
     UserSession,
@@ -33,7 +33,7 @@ from jabber.testing.clients import (
     run_async,
     ws_connect,
 )
-from jabber.testing.services import REPO_ROOT, require
+from tests.support.services import REPO_ROOT, require
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Locator, Page
@@ -288,8 +288,8 @@ def test_sign_up_through_the_form_then_create_a_room_from_the_lobby(server, brow
     assert browsing.problems(page) == []
 
 
-# uvicorn (as `make run` serves) accepts Chromium's offer of compression; the
-# hub's room frames arrive uncompressed on those connections all the same.
+# Both servers as `manage.py serve` starts them; the hub's room frames are written
+# under each one's WebSocket implementation.
 @pytest.mark.parametrize("kind", ["daphne", "uvicorn-sansio"])
 def test_two_users_see_each_others_messages_once_in_order_with_the_author(
     start_server, live_env, browsing, kind
@@ -387,7 +387,12 @@ def test_scrolling_to_the_top_loads_older_messages_without_duplicates_or_jumps(
     start_server, live_env, browsing
 ):
     server = start_server(
-        {**live_env, "JABBER_RATE_BURST": "1000", "JABBER_RATE_PER_SECOND": "1000"}
+        {
+            **live_env,
+            "JABBER_RATE_BURST": "1000",
+            "JABBER_RATE_PER_SECOND": "1000",
+            "JABBER_FRAME_BURST": "1000",
+        }
     )
     ann, bob = users(live_env, "ann", "bob")
     say(server, bob, "history", *(f"message {number:03}" for number in range(1, 131)))

@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 
 from chat.models import Message, Room
 from chat.tests.factories import MessageFactory, RoomFactory
-from jabber.testing.unit import open_socket
+from tests.support.unit import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

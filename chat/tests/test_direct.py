@@ -8,7 +8,7 @@ from accounts.models import Block
 from accounts.tests.factories import UserFactory
 from chat import services
 from chat.models import Message, Room
-from jabber.testing.unit import open_socket
+from tests.support.unit import open_socket
 
 db = database_sync_to_async
 

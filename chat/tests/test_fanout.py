@@ -24,7 +24,7 @@ class Recorder:
     async def deliver(self, text: str, wire: bytes) -> None:
         if self.fail:
             raise ConnectionError("socket went away")
-        assert wire == transport.encode_frame(text)
+        assert wire == transport.encode_wire(text)
         self.frames.append(text)
 
     async def close_by_event(self, event: events.CloseSockets) -> None:

@@ -580,3 +580,15 @@ def test_hostile_sized_body_renders_within_the_allow_list(body):
 def test_lone_surrogate_is_replaced_not_raised():
     assert render("a\ud800b", MEMBERS).html == "<p>a\ufffdb</p>"
     assert render("*a\ud800b*", MEMBERS).html == "<p><em>a\ufffdb</em></p>"
+
+
+def test_a_mention_right_after_a_link_is_a_candidate():
+    body = "https://x.example@bob@bob"
+    asked: list[set[str]] = []
+
+    def members(names):
+        asked.append(set(names))
+        return {}
+
+    render(body, members)
+    assert all(names <= mention_candidates(body) for names in asked)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from chat.models import Message, Room
 from chat.tests.factories import MessageFactory, RoomFactory
-from jabber.testing.unit import open_socket
+from tests.support.unit import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,7 @@ from chat.models import Membership, Room
 from chat.services.members import INVITE_SALT
 from chat.tests.factories import MembershipFactory, private_room
 from jabber import clock
-from jabber.testing.unit import open_socket
+from tests.support.unit import open_socket
 
 db = database_sync_to_async
 JSON = {"accept": "application/json"}

@@ -13,7 +13,7 @@ from accounts.tests.factories import ModeratorFactory, UserFactory
 from chat.models import Message, Mute, Room
 from chat.tests.factories import MessageFactory, RoomFactory
 from jabber import clock
-from jabber.testing.unit import open_socket
+from tests.support.unit import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,9 +6,9 @@ from channels.db import database_sync_to_async
 from django.core.management import call_command
 
 from accounts.tests.factories import UserFactory
-from jabber.testing.unit import open_socket
 from presence import services as presence
 from presence.models import Connection
+from tests.support.unit import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

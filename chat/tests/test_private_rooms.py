@@ -9,8 +9,8 @@ from django.test import Client
 from accounts.tests.factories import UserFactory
 from chat.models import Membership, Room
 from chat.tests.factories import BanFactory, RoomFactory, private_room
-from jabber.testing.unit import open_socket
 from presence.models import Connection
+from tests.support.unit import open_socket
 
 db = database_sync_to_async
 

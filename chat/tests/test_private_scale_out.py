@@ -14,8 +14,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from chat.tests.test_scale_out import http_request, make_users
-from jabber.testing.clients import recv_until, run_async, ws_connect
-from jabber.testing.services import ServerProcess, database_rows
+from tests.support.clients import recv_until, run_async, ws_connect
+from tests.support.services import ServerProcess, database_rows
 
 
 def form_post(server: ServerProcess, session: str, path: str, fields: Mapping[str, str]) -> dict:

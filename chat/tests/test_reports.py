@@ -10,7 +10,7 @@ from django.test import Client
 from accounts.tests.factories import UserFactory
 from chat.models import Ban, Membership, Message, Mute, Report
 from chat.tests.factories import MembershipFactory, MessageFactory, RoomFactory, private_room
-from jabber.testing.unit import open_socket
+from tests.support.unit import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

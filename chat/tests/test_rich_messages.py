@@ -8,7 +8,7 @@ from chat import selectors, services
 from chat.models import Message, Reaction
 from chat.services import ChatError
 from chat.tests.factories import MembershipFactory, MessageFactory, RoomFactory
-from jabber.testing.unit import open_socket
+from tests.support.unit import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ from django.test import Client
 from accounts.tests.factories import UserFactory
 from chat.models import Ban, Membership, Message, Mute, Room
 from chat.tests.factories import MembershipFactory, MessageFactory, RoomFactory, private_room
-from jabber.testing.unit import open_socket
+from tests.support.unit import open_socket
 
 db = database_sync_to_async
 JSON = {"accept": "application/json"}

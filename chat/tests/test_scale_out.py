@@ -30,8 +30,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from conftest import production_suite
-from jabber.testing.clients import (
+from tests.support.clients import (
     Frame,
     UserSession,
     UserSpec,
@@ -40,7 +39,8 @@ from jabber.testing.clients import (
     run_async,
     ws_connect,
 )
-from jabber.testing.services import ServerProcess, database_rows, wait_until
+from tests.support.plugin import production_suite
+from tests.support.services import ServerProcess, database_rows, wait_until
 
 ROOM = "lobby"
 # A client here pings this often, much faster than a browser's 25 s, so heartbeat
@@ -56,6 +56,8 @@ GENEROUS_LIMITS = {
     "JABBER_RATE_PER_SECOND": "1000",
     "JABBER_JOIN_BURST": "1000",
     "JABBER_JOIN_PER_SECOND": "1000",
+    "JABBER_FRAME_BURST": "100000",
+    "JABBER_FRAME_PER_SECOND": "10000",
 }
 
 # ------------------------------------------------------------------- helpers
@@ -898,9 +900,12 @@ def test_a_resume_replays_hundreds_of_long_messages_on_daphne(start_server, shar
             for number in range(1, missed + 1):
                 await b.send_and_confirm(body, f"b-{number}")
             hello = await a.open(server)
-            # daphne sends at most 1 MiB per frame: the replay continues as history.
+            # daphne sends at most 1 MiB per frame: the replay continues as history
+            # frames, the last of them without has_more.
             assert 0 < len(hello["messages"]) < missed and not hello.get("gap")
-            await a.read_until(lambda frame: frame.get("type") == "history", 10)
+            await a.read_until(
+                lambda frame: frame.get("type") == "history" and not frame["has_more"], 10
+            )
             assert a.seqs() == list(range(1, missed + 2))
 
     run_async(away_then_back(), timeout=120)

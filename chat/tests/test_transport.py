@@ -19,7 +19,7 @@ from websockets.protocol import Protocol, Side, State
 from chat import transport
 from chat.transport import uvicorn as uvicorn_adapters
 from chat.transport.uvicorn import SansIOConnection
-from jabber.testing.services import REPO_ROOT
+from tests.support.services import REPO_ROOT
 
 
 def received_by_a_client(data: bytes, *, deflate: bool = False) -> list[Frame]:
@@ -43,20 +43,20 @@ def received_by_a_client(data: bytes, *, deflate: bool = False) -> list[Frame]:
     ],
 )
 def test_encoded_frame_is_one_final_text_frame_with_the_text(text):
-    (frame,) = received_by_a_client(transport.encode_frame(text))
+    (frame,) = received_by_a_client(transport.encode_wire(text))
     assert frame.opcode is Opcode.TEXT and frame.fin
     assert frame.data.decode("utf-8") == text
 
 
 def test_encoded_frames_follow_each_other_on_one_stream():
-    data = b"".join(transport.encode_frame(f'{{"seq":{n}}}') for n in range(1, 4))
+    data = b"".join(transport.encode_wire(f'{{"seq":{n}}}') for n in range(1, 4))
     frames = received_by_a_client(data)
     assert [frame.data for frame in frames] == [b'{"seq":1}', b'{"seq":2}', b'{"seq":3}']
 
 
 def test_encoded_frame_is_read_as_is_where_compression_was_negotiated():
     # RSV1 clear: the message is not compressed, though the connection may compress others.
-    (frame,) = received_by_a_client(transport.encode_frame('{"type":"message"}'), deflate=True)
+    (frame,) = received_by_a_client(transport.encode_wire('{"type":"message"}'), deflate=True)
     assert frame.data == b'{"type":"message"}' and not frame.rsv1
 
 
@@ -110,7 +110,7 @@ def deliver_each(texts: list[str], engaged: list[str]) -> Script:
     async def script(connection: transport.Connection) -> None:
         engaged.append(connection.name)
         for text in texts:
-            await connection.deliver(text, transport.encode_frame(text))
+            await connection.deliver(text, transport.encode_wire(text))
 
     return script
 
@@ -177,7 +177,7 @@ async def test_a_frame_after_the_close_is_refused_by_the_server_not_dropped(ws):
     async def close_then_deliver(connection: transport.Connection) -> None:
         await connection.send({"type": "websocket.close", "code": 1000})
         try:
-            await connection.deliver('{"seq":1}', transport.encode_frame('{"seq":1}'))
+            await connection.deliver('{"seq":1}', transport.encode_wire('{"seq":1}'))
         except Exception as error:
             outcome.append(type(error).__name__)
         else:
@@ -211,7 +211,7 @@ async def test_a_reader_that_stalls_shows_its_backlog_and_is_cut_off(ws):
     async def flood_then_cut_off(connection: transport.Connection) -> None:
         connection.allow_buffering(4_000_000)
         text = "x" * 60_000
-        frame = transport.encode_frame(text)
+        frame = transport.encode_wire(text)
         # Written without yielding to the loop, so what the socket cannot take at once queues.
         for _ in range(1_000):
             await connection.deliver(text, frame)
@@ -235,7 +235,7 @@ async def test_unknown_servers_get_the_asgi_send():
         sent.append(message)
 
     connection = transport.connection_for(send)
-    await connection.deliver("{}", transport.encode_frame("{}"))
+    await connection.deliver("{}", transport.encode_wire("{}"))
     assert connection.name == "asgi" and connection.buffered_bytes() is None
     assert sent == [{"type": "websocket.send", "text": "{}"}]
 

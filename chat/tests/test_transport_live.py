@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from jabber.testing.clients import UserSpec, create_user_sessions, recv_until, run_async, ws_connect
+from tests.support.clients import UserSpec, create_user_sessions, recv_until, run_async, ws_connect
 
 
 # Each server logs once which adapter its sockets use (chat/transport); a server

@@ -1,7 +1,7 @@
 """Below ASGI: write pre-encoded frames to a socket, and cut off a reader that stalls.
 
 A room frame is the same bytes for every socket (server frames are not
-masked), so the hub frames it once (`encode_frame`) and each socket writes
+masked), so the hub frames it once (`encode_wire`) and each socket writes
 those bytes to its transport, instead of each socket's server framing the same
 text again. ASGI has no back-pressure signal either, so the buffered size is
 read off the transport.
@@ -49,7 +49,7 @@ def _peer_gone_errors() -> tuple[type[BaseException], ...]:
 PEER_GONE = _peer_gone_errors()
 
 
-def encode_frame(text: str) -> bytes:
+def encode_wire(text: str) -> bytes:
     """One final, unmasked, uncompressed text frame (RFC 6455 section 5.2).
 
     Valid on every connection, compression negotiated or not: RSV1 clear marks
@@ -77,8 +77,8 @@ class Connection:
         self.send = send
         self.protocol = protocol
 
-    async def deliver(self, text: str, frame: bytes) -> None:
-        """Send a room frame (`text`, and `frame` from encode_frame), or the server refuses it."""
+    async def deliver(self, text: str, wire: bytes) -> None:
+        """Send a room frame (`text`, `wire` its bytes), or the server refuses it."""
         await self.send_text(text)
 
     async def send_text(self, text: str) -> None:

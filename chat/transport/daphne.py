@@ -35,7 +35,7 @@ class DaphneConnection(Connection):
         super().__init__(send, protocol)
         self.transport: TCPConnection = protocol.transport
 
-    async def deliver(self, text: str, frame: bytes) -> None:
+    async def deliver(self, text: str, wire: bytes) -> None:
         protocol = self.protocol
         if protocol.state != protocol.STATE_OPEN:
             # No data frame may follow a close: daphne's send refuses it (or sends
@@ -47,13 +47,13 @@ class DaphneConnection(Connection):
         # socket as a writer, then dropping it); with nothing queued we send at
         # once, as asyncio's transports do.
         if tcp.connected and not tcp.disconnecting and self.buffered_bytes() == 0:
-            sent = tcp.writeSomeData(frame)
+            sent = tcp.writeSomeData(wire)
             if isinstance(sent, int):
-                if sent == len(frame):
+                if sent == len(wire):
                     return
-                frame = frame[sent:]
+                wire = wire[sent:]
             # A lost connection is left for Twisted's own write to find.
-        tcp.write(frame)
+        tcp.write(wire)
 
     def buffered_bytes(self) -> int | None:
         tcp = self.transport

@@ -48,14 +48,14 @@ class SansIOConnection(_UvicornConnection):
     name = "uvicorn-sansio"
     requires = ("conn.state", "close_sent", *_TRANSPORT)
 
-    async def deliver(self, text: str, frame: bytes) -> None:
+    async def deliver(self, text: str, wire: bytes) -> None:
         protocol = self.protocol
         if (
             protocol.conn.state is State.OPEN
             and not protocol.close_sent
             and not self.transport.is_closing()
         ):
-            self.transport.write(frame)
+            self.transport.write(wire)
         else:
             # No data frame may follow a close: the server's send refuses it (or
             # sends it, had we misread the state), as it would without a fast path.
@@ -68,9 +68,9 @@ class WebsocketsConnection(_UvicornConnection):
     name = "uvicorn-websockets"
     requires = ("state", *_TRANSPORT)
 
-    async def deliver(self, text: str, frame: bytes) -> None:
+    async def deliver(self, text: str, wire: bytes) -> None:
         if self.protocol.state is State.OPEN and not self.transport.is_closing():
-            self.transport.write(frame)
+            self.transport.write(wire)
         else:
             await self.send_text(text)  # refused or sent by the server, as above
 

@@ -66,6 +66,7 @@ def test_production_settings_pass_check_deploy():
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "chat.example.com",
+        "EMAIL_URL": "smtp://jabber:secret@smtp.example.com:587",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -83,7 +84,12 @@ def test_production_settings_set_secure_cookies_and_hsts():
         "from django.conf import settings as s;"
         "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0)"
     )
-    env = {**os.environ, "DJANGO_SECURE": "1", "DJANGO_SETTINGS_MODULE": "jabber.settings"}
+    env = {
+        **os.environ,
+        "DJANGO_SECURE": "1",
+        "DJANGO_SETTINGS_MODULE": "jabber.settings",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    }
     result = subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=ROOT,

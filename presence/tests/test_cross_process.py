@@ -19,7 +19,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from jabber.testing.clients import (
+from tests.support.clients import (
     Frame,
     UserSession,
     UserSpec,
@@ -28,7 +28,7 @@ from jabber.testing.clients import (
     run_async,
     ws_connect,
 )
-from jabber.testing.services import database_rows, wait_until
+from tests.support.services import database_rows, wait_until
 
 ROOM = "lobby"
 # Test clients ping every quarter second (browsers: every 25 s).

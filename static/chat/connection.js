@@ -1,5 +1,9 @@
 // One WebSocket to a room that keeps itself alive: pings, notices a silent
 // (half-open) socket, and reconnects with exponential backoff and jitter.
+// The server closes a socket that sends nothing for 60 s (IDLE), so pings must
+// not sleep in hidden tabs: each is scheduled from the previous pong (a network
+// event, not a timer), which keeps Chromium's intensive throttling of chained
+// timers (one wake-up a minute after 5 minutes hidden) off them.
 // Close codes come from the server's table (json_script "close-codes"), never written here.
 import { backoffDelay } from "./backoff.js";
 
@@ -38,6 +42,9 @@ export class Connection {
         // Timers sleep in hidden tabs and laptops: check the socket right away.
         if (this.ready) this.#ping();
         else this.reconnectNow();
+      } else if (this.ready) {
+        // Going hidden: start the silent stretch with a fresh ping.
+        this.#ping();
       }
     });
     window.addEventListener("pagehide", () => this.#closeQuietly());
@@ -105,8 +112,10 @@ export class Connection {
       this.ready = true;
       this.attempt = 0;
       this.retryAfterMs = 0;
-      this.#startPinging();
+      this.#schedulePing();
       this.#setState("online");
+    } else if (frame.type === "pong") {
+      this.#schedulePing();
     } else if (frame.type === "error" && !this.ready && frame.retry_after) {
       // Refused for joining too often: wait at least as long as the server asks.
       this.retryAfterMs = Number(frame.retry_after) * 1000;
@@ -124,6 +133,10 @@ export class Connection {
       this.stop("banned");
     } else if (code === this.closeCodes.SESSION_ENDED) {
       this.stop("ended");
+    } else if (code === this.closeCodes.IDLE) {
+      // Closed for silence (a laptop asleep): come back at once and resume.
+      this.attempt = 0;
+      this.#scheduleReconnect();
     } else {
       this.#scheduleReconnect();
     }
@@ -147,8 +160,10 @@ export class Connection {
     this.timers.reconnect = setTimeout(() => this.#open(), delay);
   }
 
-  #startPinging() {
-    this.timers.ping = setInterval(() => this.#ping(), this.pingInterval);
+  /** The next ping, one interval from now; called on hello and on each pong. */
+  #schedulePing() {
+    clearTimeout(this.timers.ping);
+    this.timers.ping = setTimeout(() => this.#ping(), this.pingInterval);
   }
 
   /** Ping; a socket that stays silent after it is dead even if the browser has not noticed. */
@@ -181,7 +196,7 @@ export class Connection {
   #clearTimers() {
     clearTimeout(this.timers.reconnect);
     clearInterval(this.timers.countdown);
-    clearInterval(this.timers.ping);
+    clearTimeout(this.timers.ping);
     clearTimeout(this.timers.pong);
     this.timers = { reconnect: null, countdown: null, ping: null, pong: null };
   }

@@ -2,6 +2,7 @@
 // pending messages of this tab at the end. Each is a clone of the server's
 // <template id="message-template"> (templates/chat/_message.html), the one
 // markup of a message. User text only ever goes through textContent, never innerHTML.
+import { readAttachments, renderAttachments } from "./attachments.js";
 import { dayKey, formatDay, formatFull, formatTime, parseTimestamp } from "./time.js";
 
 // Consecutive messages of one author closer together than this share a header.
@@ -109,6 +110,7 @@ export class MessageView {
         created: node.querySelector("time")?.getAttribute("datetime") ?? null,
         edited: node.dataset.edited || null,
         client_id: node.dataset.clientId || null,
+        attachments: readAttachments(node),
       });
       node.remove();
     }
@@ -160,6 +162,7 @@ export class MessageView {
     node.dataset.clientId = item.clientId;
     node.dataset.queuedAt = String(item.queuedAt);
     this.#fill(node, { user: this.me, created: new Date(item.queuedAt), edited: null, body: item.body });
+    renderAttachments(node, item.attachments);
     node.querySelector(".message-actions").remove();
     this.list.append(node);
     this.pending.set(item.clientId, node);
@@ -358,6 +361,7 @@ export class MessageView {
     node.dataset.userId = String(message.user.id);
     if (message.edited) node.dataset.edited = message.edited;
     this.#fill(node, { ...message, created: parseTimestamp(message.created) });
+    renderAttachments(node, message.attachments);
     removeWithSpace(node.querySelector(".pending-status"));
     if (!own && !this.isModerator) node.querySelector(".message-actions").remove();
     else if (!own) node.querySelector('[data-action="edit"]').remove();

@@ -24,12 +24,16 @@ function isStored(value) {
     typeof value === "object" &&
     typeof value.clientId === "string" &&
     typeof value.body === "string" &&
-    typeof value.queuedAt === "number"
+    typeof value.queuedAt === "number" &&
+    (value.attachments === undefined || Array.isArray(value.attachments))
   );
 }
 
-function pending({ clientId, body, queuedAt }) {
-  return { clientId, body, queuedAt, state: "pending", generation: null, requestId: null, heldUntil: 0 };
+// `attachments`: the ATTACHMENT objects of the files the message carries (uploads.js).
+function pending({ clientId, body, queuedAt, attachments = [] }) {
+  return {
+    clientId, body, queuedAt, attachments, state: "pending", generation: null, requestId: null, heldUntil: 0,
+  };
 }
 
 export class Outbox {
@@ -52,7 +56,9 @@ export class Outbox {
   #save() {
     try {
       if (this.items.length) {
-        const stored = this.items.map(({ clientId, body, queuedAt }) => ({ clientId, body, queuedAt }));
+        const stored = this.items.map(({ clientId, body, queuedAt, attachments }) => ({
+          clientId, body, queuedAt, attachments,
+        }));
         this.storage.setItem(this.storageKey, JSON.stringify(stored));
       } else {
         this.storage.removeItem(this.storageKey);
@@ -62,9 +68,9 @@ export class Outbox {
     }
   }
 
-  /** Queue a new message; returns its item. */
-  add(body, now = Date.now()) {
-    const item = pending({ clientId: newClientId(), body, queuedAt: now });
+  /** Queue a new message (with the files it carries); returns its item. */
+  add(body, now = Date.now(), attachments = []) {
+    const item = pending({ clientId: newClientId(), body, queuedAt: now, attachments });
     this.items.push(item);
     this.#save();
     return item;

@@ -31,11 +31,13 @@ import {
 } from "./history.js";
 import { MessageView } from "./messages.js";
 import { Outbox } from "./outbox.js";
+import { bindViewer } from "./attachments.js";
 import { answeredRequest, sendRequest, settleRequestsFor } from "./requests.js";
 import { bindInput, resizeComposer } from "./room-input.js";
 import { ErrorLine, bannedNotice, renderConnection, renderOnline } from "./room-view.js";
 import { flushOutbox, resolveEchoes, resolvePending, sendRefused, submitComposer } from "./sending.js";
 import { SequenceTracker } from "./sequence.js";
+import { bindUploads } from "./uploads.js";
 import {
   Store,
   banned,
@@ -345,6 +347,15 @@ function start() {
     saveEdit,
     reconnect: () => connection.reconnectNow(),
   });
+  room.uploads = bindUploads({
+    form: ui.form,
+    composer: ui.composer,
+    dropZone: document.querySelector("main"),
+    url: `/chat/${config.room}/upload/`,
+    maxUpload: config.maxUpload,
+    onError: (text) => errorLine.show(text),
+  });
+  bindViewer(ui.list);
   ui.composer.disabled = false;
   ui.send.disabled = false;
   resizeComposer(ui.composer);

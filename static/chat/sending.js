@@ -32,6 +32,7 @@ export function flushOutbox(room) {
   const { send, waitMs } = outbox.due(connection.generation);
   for (const item of send) {
     const frame = { type: "message", body: item.body, client_id: item.clientId };
+    if (item.attachments?.length) frame.attachments = item.attachments.map((file) => file.id);
     const requestId = sendRequest(room, frame, { kind: "message", clientId: item.clientId });
     if (!requestId) return;
     outbox.markSent(item.clientId, connection.generation, requestId);
@@ -45,7 +46,12 @@ export function submitComposer(room) {
   const { ui, view, errorLine } = room;
   const maxBody = room.config.maxBody;
   const body = ui.composer.value.trim();
-  if (!body) {
+  if (room.uploads?.busy()) {
+    errorLine.show("Wait for your files to finish uploading.");
+    return;
+  }
+  const attachments = room.uploads?.ready() ?? [];
+  if (!body && !attachments.length) {
     errorLine.show("Type a message first.");
     return;
   }
@@ -56,7 +62,8 @@ export function submitComposer(room) {
     return;
   }
   errorLine.clear();
-  const item = room.outbox.add(body);
+  const item = room.outbox.add(body, Date.now(), attachments);
+  room.uploads?.sent();
   view.addPending(item);
   if (!room.connection.ready) view.setPendingStatus(item.clientId, "waiting for connection…");
   view.setMarker(markerState(room.store.state)); // "No messages yet" no longer holds
@@ -81,6 +88,7 @@ export function sendRefused(room, clientId, code, retryAfter) {
   // Refused for good: give the text back to the writer.
   const item = outbox.failed(clientId);
   view.removePending(clientId);
+  if (item.attachments?.length) room.uploads?.restore(item.attachments);
   if (!ui.composer.value.trim()) {
     ui.composer.value = item.body;
     resizeComposer(ui.composer);

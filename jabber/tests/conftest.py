@@ -1,1 +1,0 @@
-from jabber.testing.unit import fake_clock, fresh_cache_and_layer  # noqa: F401
