@@ -37,6 +37,8 @@ NO_ROOM = {
     "chat/new/": "creates; a taken name is refused alike for every kind (test_room_creation)",
     "chat/join/<str:token>/": "a signed token names the room (test_members)",
     "chat/@<str:username>/": "names a user, not a room (test_direct)",
+    "chat/search/": "chat.access.readable_rooms (search's tests; and below)",
+    "api/search/": "chat.access.readable_rooms (search's tests; and below)",
 }
 
 
@@ -193,3 +195,13 @@ async def test_every_frame_type_answers_about_a_private_message_as_about_a_missi
     assert not await database_sync_to_async(Reaction.objects.exists)()
     assert not await database_sync_to_async(Report.objects.exists)()
     await socket.close()
+
+
+@pytest.mark.django_db
+def test_search_finds_nothing_of_a_private_room_for_a_non_member(setting):
+    client = Client()
+    client.force_login(setting["outsider"])
+    answer = client.get("/api/search/", {"q": "secret plan"})
+    assert answer.status_code == 200 and answer.json()["results"] == []
+    page = client.get("/chat/search/", {"q": "secret plan in:secret"})
+    assert SECRET_BODY.encode() not in page.content
