@@ -282,3 +282,16 @@ def test_an_invite_to_a_room_with_a_tampered_id_is_refused(ann, bob, secret):
     response = client_for(bob).get(f"/chat/join/{forged}:{rest}/")
     assert response.status_code == 400
     assert "bob" not in roles(other) and "bob" not in roles(secret)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_removed_members_socket_closes_at_its_next_ping_if_the_event_was_lost(
+    ann, bob, secret
+):
+    membership = await db(MembershipFactory)(user=bob, room=secret)
+    socket, _ = await open_socket(bob, "secret")
+    # Deleted behind the services' back: no closing event is published.
+    await db(membership.delete)()
+    await socket.send({"type": "ping"})
+    _, code = await socket.receive_close()
+    assert code == 4403
