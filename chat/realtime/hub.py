@@ -139,7 +139,7 @@ class Hub:
         wire = None
         for user_id in set(event.users):
             for member in list(self.groups.get(user_group(user_id), {}).values()):
-                wire = wire or transport.encode_frame(event.text)
+                wire = wire or transport.encode_wire(event.text)
                 try:
                     await member.deliver(event.text, wire)
                 except Exception as error:
