@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from chat import services
-from chat.models import Ban, Message, Mute, Room
+from chat.models import Ban, Message, Mute, Report, Room
 
 
 class VisibilityFilter(admin.SimpleListFilter):
@@ -154,3 +154,63 @@ class BanAdmin(RestrictionAdmin):
 @admin.register(Mute)
 class MuteAdmin(RestrictionAdmin):
     pass
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    """Reports of messages, settled by actions through chat.services (the reporter hears)."""
+
+    list_display = ["id", "room", "message_body", "reporter", "reason", "created", "outcome"]
+    list_filter = [("resolved", admin.EmptyFieldListFilter), "outcome", "created"]
+    search_fields = ["reason", "reporter__username", "message__body", "message__room__name"]
+    list_select_related = ["message__room", "message__user", "reporter"]
+    readonly_fields = [
+        "message",
+        "reporter",
+        "reason",
+        "created",
+        "outcome",
+        "resolved",
+        "resolved_by",
+    ]
+    actions = ["delete_messages", "mute_authors", "ban_authors", "dismiss"]
+
+    @admin.display(description="room")
+    def room(self, report: Report) -> str:
+        return report.message.room.name
+
+    @admin.display(description="message")
+    def message_body(self, report: Report) -> str:
+        body = report.message.body
+        return body if len(body) <= 80 else body[:79] + "…"
+
+    def _resolve(self, request: HttpRequest, queryset: QuerySet[Report], outcome: str) -> None:
+        count = services.resolve_reports(actor=request.user, reports=queryset, outcome=outcome)
+        self.message_user(request, f"Settled {count} open report(s).", messages.SUCCESS)
+
+    @admin.action(description="Delete the reported messages", permissions=["change"])
+    def delete_messages(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+        self._resolve(request, queryset, Report.Outcome.DELETED)
+
+    @admin.action(description="Mute the authors in those rooms", permissions=["change"])
+    def mute_authors(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+        self._resolve(request, queryset, Report.Outcome.MUTED)
+
+    @admin.action(description="Ban the authors from those rooms", permissions=["change"])
+    def ban_authors(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+        self._resolve(request, queryset, Report.Outcome.BANNED)
+
+    @admin.action(description="Dismiss (nothing to do)", permissions=["change"])
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+        self._resolve(request, queryset, Report.Outcome.DISMISSED)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -335,6 +335,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Every socket of the user, this one included, hears `read` if it moved.
         await database_sync_to_async(services.mark_read)(self.user, self.room, command.seq)
 
+    async def on_report(self, command: protocol.ReportCommand) -> None:
+        await database_sync_to_async(services.report_message)(
+            user=self.user, room=self.room, message_id=command.id, reason=command.reason
+        )
+        # A repeat is answered the same: the reporter learns nothing about other reports.
+        await self.reply(protocol.reported_frame(command.id))
+
     handlers = {
         protocol.SendCommand: on_message,
         protocol.HistoryCommand: on_history,
@@ -344,6 +351,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         protocol.DeleteCommand: on_delete,
         protocol.ReactCommand: on_react,
         protocol.ReadCommand: on_read,
+        protocol.ReportCommand: on_report,
     }
 
     def _heartbeat(self) -> tuple[CloseCode | None, int, bool, bool]:

@@ -42,6 +42,8 @@ class Room(models.Model):
     slow_mode_seconds = models.PositiveIntegerField(
         default=0, help_text="Seconds between one user's messages (0 = off)."
     )
+    # Signed into invite links; revoking them bumps it, so every older link stops working.
+    invite_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["name"]
@@ -247,6 +249,42 @@ class NotificationSettings(models.Model):
 
     def __str__(self) -> str:
         return f"notifications of {self.user_id}"
+
+
+class Report(models.Model):
+    """A member flags a message for the room's moderators (one report per message and person)."""
+
+    class Outcome(models.TextChoices):
+        OPEN = "", "Open"
+        DELETED = "deleted", "Message deleted"
+        MUTED = "muted", "Author muted"
+        BANNED = "banned", "Author banned"
+        DISMISSED = "dismissed", "Dismissed"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    reason = models.CharField(max_length=500)
+    created = models.DateTimeField(default=clock.utcnow)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default="", blank=True)
+    resolved = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "reporter"], name="report_message_reporter_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reporter} on message {self.message_id}"
 
 
 def attachment_path(attachment: "Attachment", filename: str) -> str:

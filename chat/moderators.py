@@ -16,6 +16,8 @@ MODERATOR_PERMISSIONS = [
     ("chat", "add_mute"),
     ("chat", "change_mute"),
     ("chat", "delete_mute"),
+    ("chat", "view_report"),
+    ("chat", "change_report"),
     ("presence", "view_connection"),
     # The ban and mute forms pick their user by autocomplete, which asks for it.
     ("auth", "view_user"),
@@ -28,10 +30,11 @@ def sync_moderators_group(group_model, permission_model):
     Takes the models as arguments so a migration can pass its historical ones.
     """
     group, _ = group_model.objects.get_or_create(name=MODERATORS_GROUP)
-    group.permissions.set(
-        [
-            permission_model.objects.get(content_type__app_label=app_label, codename=codename)
-            for app_label, codename in MODERATOR_PERMISSIONS
-        ]
-    )
+    permissions = permission_model.objects.all()
+    found = [
+        permissions.filter(content_type__app_label=app_label, codename=codename).first()
+        for app_label, codename in MODERATOR_PERMISSIONS
+    ]
+    # An early migration runs before later models (reports) exist; a later one adds theirs.
+    group.permissions.set([permission for permission in found if permission is not None])
     return group

@@ -10,11 +10,12 @@ from django.conf import settings
 # Every `type` the server sends to a client (docs/protocol.md, "Server frames").
 SERVER_FRAME_TYPES = frozenset(
     {"hello", "message", "history", "pong", "presence", "typing", "message_edited",
-     "message_deleted", "error", "reaction", "activity", "activity_deleted", "read"}
+     "message_deleted", "error", "reaction", "activity", "activity_deleted", "read",
+     "reported", "report", "report_resolved"}
 )  # fmt: skip
 # Every `type` a client may send (docs/protocol.md, "Client frames").
 CLIENT_FRAME_TYPES = frozenset(
-    {"message", "history", "typing", "ping", "edit", "delete", "react", "unreact", "read"}
+    {"message", "history", "typing", "ping", "edit", "delete", "react", "unreact", "read", "report"}
 )
 # Every `code` an `error` frame can carry (docs/protocol.md, "Error codes").
 ERROR_CODES = frozenset(
@@ -64,6 +65,16 @@ class ReactCommand:
 
 
 @dataclass(frozen=True)
+class ReportCommand:
+    id: int
+    reason: str
+
+
+# The longest reason a report may give.
+REPORT_REASON_MAX = 500
+
+
+@dataclass(frozen=True)
 class TypingCommand:
     pass
 
@@ -91,7 +102,7 @@ class ReadCommand:
 
 Command = (
     SendCommand | HistoryCommand | TypingCommand | PingCommand | EditCommand | DeleteCommand
-    | ReactCommand | ReadCommand
+    | ReactCommand | ReadCommand | ReportCommand
 )  # fmt: skip
 
 
@@ -269,6 +280,13 @@ def _command(data: dict) -> Command:
     if kind == "read":
         # A seq past the room's last is clamped by the service, so any 64-bit one is taken.
         return ReadCommand(seq=_integer(data, "seq", required=True, minimum=0))
+    if kind == "report":
+        reason = data.get("reason")
+        if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= REPORT_REASON_MAX:
+            raise ProtocolError(
+                "bad_request", f"reason must be 1-{REPORT_REASON_MAX} characters of text."
+            )
+        return ReportCommand(id=_integer(data, "id", required=True, minimum=1), reason=reason)
     if not isinstance(kind, str):
         raise ProtocolError("bad_request", "A frame needs a string type.")
     raise ProtocolError("bad_request", f"Unknown frame type {kind[:40]!r}.")
@@ -471,6 +489,7 @@ def hello_frame(
     *,
     room: str,
     you: dict,
+    kind: str = "public",
     online: list[dict],
     messages: list[dict],
     has_more: bool,
@@ -481,6 +500,7 @@ def hello_frame(
     frame = {
         "type": "hello",
         "room": room,
+        "kind": kind,
         "you": you,
         "online": online,
         "messages": messages,
@@ -557,6 +577,27 @@ def read_frame(room: str, seq: int, unread: int, mentions: int, last_seq: int) -
         "mentions": mentions,
         "last_seq": last_seq,
     }
+
+
+def reported_frame(message_id: int) -> dict:
+    return {"type": "reported", "id": message_id}
+
+
+def report_frame(*, report_id: int, room: str, message: dict, reporter: dict, reason: str) -> dict:
+    """A report, live to the room's moderators: the reported MESSAGE, who reported it and why."""
+    return {
+        "type": "report",
+        "report": report_id,
+        "room": room,
+        "message": message,
+        "reporter": reporter,
+        "reason": reason,
+    }
+
+
+def report_resolved_frame(message_id: int, outcome: str) -> dict:
+    """To the reporter: what the moderators did about the message they reported."""
+    return {"type": "report_resolved", "id": message_id, "outcome": outcome}
 
 
 def pong_frame(seq: int) -> dict:

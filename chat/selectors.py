@@ -156,13 +156,27 @@ def _before(room: Room, before: int | None, limit: int, read: Callable) -> tuple
     return page[:limit][::-1], len(page) > limit
 
 
-def lobby_rooms(limit: int = 200) -> list[Room]:
-    """Rooms by last activity, each annotated with `online_count`."""
-    rooms = list(Room.objects.order_by("-last_activity")[:limit])
-    counts = presence.online_counts([room.id for room in rooms])
-    for room in rooms:
+def lobby_rooms(rooms: QuerySet[Room] | None = None, limit: int = 200) -> list[Room]:
+    """Rooms (of `rooms`: those a user may see, chat.access) by last activity, each annotated
+    with `online_count`."""
+    queryset = Room.objects.all() if rooms is None else rooms
+    found = list(queryset.order_by("-last_activity")[:limit])
+    counts = presence.online_counts([room.id for room in found])
+    for room in found:
         room.online_count = counts.get(room.id, 0)
-    return rooms
+    return found
+
+
+def room_moderator_pairs(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Those of the (user id, room id) pairs where the user owns or moderates the room."""
+    if not pairs:
+        return set()
+    found = Membership.objects.filter(
+        user_id__in={user_id for user_id, _ in pairs},
+        room_id__in={room_id for _, room_id in pairs},
+        role__in=(Membership.Role.OWNER, Membership.Role.MODERATOR),
+    ).values_list("user_id", "room_id")
+    return set(found) & pairs
 
 
 def room_named(name: str) -> Room | None:

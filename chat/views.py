@@ -1,16 +1,20 @@
 """Pages: the lobby and a room, rendered on the server and readable without JavaScript."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chat import selectors, services
+from accounts import views as account_views
+from chat import access, selectors, services
 from chat.forms import JoinRoomForm
 from chat.models import Membership, Room
 from chat.services import ChatError, notifications
+from chat.services.room_moderation import ACTIONS
 from jabber import events
 from presence import services as presence
 
@@ -19,8 +23,23 @@ from presence import services as presence
 def lobby(request: HttpRequest) -> HttpResponse:
     form = JoinRoomForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        return redirect("chat:room", name=form.cleaned_data["room"])
-    return render(request, "chat/lobby.html", {"rooms": selectors.lobby_rooms(), "form": form})
+        name = form.cleaned_data["room"]
+        if not form.cleaned_data["private"]:
+            return redirect("chat:room", name=name)
+        try:
+            room = services.new_room(request.user, name, private=True)
+        except ChatError as error:
+            form.add_error("room", error.detail)
+        else:
+            return redirect("chat:room", name=room.name)
+    return lobby_page(request, form)
+
+
+def lobby_page(request: HttpRequest, form, status: int = 200) -> HttpResponse:
+    """The lobby: the rooms this user can see (no direct messages), with the form as given."""
+    rooms = access.listed_rooms(request.user).exclude(kind=Room.Kind.DIRECT)
+    context = {"rooms": selectors.lobby_rooms(rooms), "form": form}
+    return render(request, "chat/lobby.html", context, status=status)
 
 
 @login_required
@@ -31,6 +50,11 @@ def room_in_lower_case(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 def room(request: HttpRequest, name: str) -> HttpResponse:
     room = selectors.room_named(name)
+    if room is not None and not access.is_visible(request.user, room):
+        # A private room or direct message is nothing to a non-member (chat.access).
+        raise Http404("No such room.")
+    if room is None and access.is_reserved(name):
+        raise Http404("No such room.")
     if room is None:
         ban = selectors.bans_from_every_room({request.user.id}).get(request.user.id)
     else:
@@ -45,7 +69,11 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         except ChatError as error:
             context = {"name": name, "retry_after": int(error.retry_after or 0) + 1}
             return render(request, "chat/too_many_rooms.html", context, status=429)
-    services.join_rooms({(request.user.id, room.id)})
+    if room.kind == Room.Kind.PUBLIC:
+        services.join_rooms({(request.user.id, room.id)})
+    if room.kind == Room.Kind.DIRECT and not room.title:
+        # Shown under the other person's name (kept off the row: it differs for each of the two).
+        room.title = _direct_peer_name(request.user, room)
     around = _message_id(request.GET.get("around"))
     if around is None:
         messages, has_more = selectors.latest_messages(room)
@@ -55,10 +83,12 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
             room, around, settings.JABBER_HISTORY_PAGE
         )
     last = messages[-1] if messages else None
+    is_room_moderator = services.is_room_moderator(request.user, room)
     config = {
         "room": room.name,
         "user": {"id": request.user.id, "username": request.user.username},
-        "isModerator": services.is_moderator(request.user),
+        "kind": room.kind,
+        "isModerator": is_room_moderator,
         "maxBody": settings.JABBER_MAX_BODY,
         "maxUpload": settings.JABBER_MAX_UPLOAD,
         "typingInterval": int(settings.JABBER_TYPING_INTERVAL * 1000),
@@ -83,8 +113,37 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         "banned": None,
         "config": config,
         "close_codes": events.close_code_table(),
+        "room_admin": _room_admin(request, room) if is_room_moderator else None,
     }
     return render(request, "chat/room.html", context)
+
+
+def _room_admin(request: HttpRequest, room: Room) -> dict:
+    """What the moderation panel of a room page shows its owner and room moderators."""
+    members = room.memberships.select_related("user").order_by("role", "user__username")
+    may_invite = room.kind != Room.Kind.DIRECT
+    return {
+        "members": members,
+        "is_owner": services.is_moderator(request.user)
+        or access.role(request.user, room) == Membership.Role.OWNER,
+        "invite_url": invite_url(request, services.invite_token(actor=request.user, room=room))
+        if may_invite
+        else None,
+        "actions": ACTIONS,
+    }
+
+
+def _direct_peer_name(user, room: Room) -> str:
+    """The username of the other person in a direct room."""
+    low, high = services.direct_peer_ids({room.pk: room.name}).get(room.pk, (user.pk, user.pk))
+    other = high if low == user.pk else low
+    names = get_user_model().objects.filter(pk=other).values_list("username", flat=True)
+    return names.first() or room.name
+
+
+def invite_url(request: HttpRequest, token: str) -> str:
+    """The absolute address of an invite link, for copying."""
+    return request.build_absolute_uri(reverse("chat:join", args=[token]))
 
 
 def _message_id(value: str | None) -> int | None:
@@ -115,8 +174,10 @@ def leave(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
-    """Email on or off, and each room's notification level."""
+    """Email on or off, each room's notification level, and whom you block."""
     user = request.user
+    if request.method == "POST" and request.POST.get("action") in account_views.BLOCK_ACTIONS:
+        return account_views.update_blocks(request)
     if request.method == "POST":
         notifications.set_email_enabled(user.pk, request.POST.get("email") == "on")
         for entry in selectors.rooms_for(user):
@@ -128,6 +189,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
         "email_enabled": notifications.email_enabled(user.pk),
         "my_room_levels": selectors.rooms_for(user),
         "levels": Membership.Level.choices,
+        "blocks": account_views.blocks_of(user),
     }
     return render(request, "chat/preferences.html", context)
 

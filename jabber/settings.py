@@ -337,6 +337,8 @@ JABBER_FRAME_PER_SECOND = env_float("JABBER_FRAME_PER_SECOND", 10.0)
 # New rooms per user per hour (SPEC §15): visiting a name creates its room.
 JABBER_ROOM_CREATE_RATE = env_int("JABBER_ROOM_CREATE_RATE", 10)
 JABBER_TYPING_INTERVAL = env_float("JABBER_TYPING_INTERVAL", 2.0)
+# New direct-message conversations a user may open per hour.
+JABBER_DM_CREATE_RATE = env_int("JABBER_DM_CREATE_RATE", 20)
 JABBER_CLIENT_ID_MAX = 64
 # A socket whose client leaves more than this unread is dropped (it resumes).
 JABBER_SLOW_CLIENT_BUFFER = env_int("JABBER_SLOW_CLIENT_BUFFER", 1024 * 1024)

@@ -3,10 +3,13 @@
 ``messages`` (send, edit, delete), ``reactions``, ``enforcement`` (bans, account
 and session re-checked where they bite), ``handshake`` (admitting and opening sockets),
 ``moderation`` (bans, mutes, the admin log), ``rooms``, ``reads`` (read positions,
-mentions), ``limits`` (rate limits) and ``errors`` (the one error type). Functions return
-data and raise ``ChatError`` with a protocol error code; the callers turn that into frames or pages.
+mentions), ``members`` (members, room moderators, invite links), ``direct`` (direct
+messages), ``reports``, ``room_moderation`` (moderating from the room page), ``limits``
+(rate limits) and ``errors`` (the one error type). Functions return data and raise
+``ChatError`` with a protocol error code; the callers turn that into frames or pages.
 """
 
+from chat.services.direct import direct_peer_ids, open_direct
 from chat.services.enforcement import (
     check_not_banned,
     check_socket,
@@ -25,10 +28,20 @@ from chat.services.handshake import (
 )
 from chat.services.limits import (
     FrameBudget,
+    direct_bucket,
     frame_budget,
     join_bucket,
     send_bucket,
     should_relay_typing,
+)
+from chat.services.members import (
+    add_member,
+    invite_token,
+    join_by_invite,
+    remove_member,
+    revoke_invites,
+    set_room_moderator,
+    user_named,
 )
 from chat.services.messages import (
     SendRequest,
@@ -48,18 +61,24 @@ from chat.services.moderation import (
     ban_user,
     impose,
     is_moderator,
+    is_room_moderator,
     log_action,
     mute_user,
 )
 from chat.services.reactions import ReactionResult, is_one_emoji, react
 from chat.services.reads import leave_room, mark_read
+from chat.services.reports import moderator_ids, report_message, resolve_reports
+from chat.services.room_moderation import moderate_room
 from chat.services.rooms import (
     create_room,
     get_or_create_room,
     join_rooms,
+    new_room,
     room_latest_seq,
     save_room,
     set_room_locked,
+    set_room_text,
+    set_slow_mode,
 )
 
 __all__ = [
@@ -72,6 +91,7 @@ __all__ = [
     "ReactionResult",
     "SendRequest",
     "SendResult",
+    "add_member",
     "admit",
     "admit_many",
     "ban_detail",
@@ -83,22 +103,35 @@ __all__ = [
     "create_room",
     "delete_message",
     "delete_messages",
+    "direct_bucket",
+    "direct_peer_ids",
     "edit_message",
     "frame_budget",
     "get_or_create_room",
     "impose",
+    "invite_token",
     "is_moderator",
     "is_one_emoji",
+    "is_room_moderator",
     "join_bucket",
+    "join_by_invite",
     "join_rooms",
     "leave_room",
     "log_action",
     "mark_read",
+    "moderate_room",
+    "moderator_ids",
     "mute_user",
+    "new_room",
+    "open_direct",
     "open_sockets",
     "react",
     "read_history",
     "read_history_around",
+    "remove_member",
+    "report_message",
+    "resolve_reports",
+    "revoke_invites",
     "room_frame",
     "room_latest_seq",
     "save_room",
@@ -107,6 +140,10 @@ __all__ = [
     "send_messages",
     "session_expiries",
     "set_room_locked",
+    "set_room_moderator",
+    "set_room_text",
+    "set_slow_mode",
     "settle",
     "should_relay_typing",
+    "user_named",
 ]

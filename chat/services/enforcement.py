@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.db.models import Exists, Q
 
-from chat import selectors
+from chat import access, selectors
 from chat.models import Ban, Room
 from chat.services.moderation import ban_error
 from jabber import clock
@@ -42,7 +42,8 @@ def read_history_around(user, room: Room, around: int, limit: int) -> tuple[list
 def check_socket(user_id: int, room_id: int, session_key: str | None) -> CloseCode | None:
     """A heartbeat's re-check: the close code a socket must end with, or None if it may stay.
 
-    Raises `banned` for a ban (the caller sends it, then closes with 4403). One
+    Raises `banned` for a ban (the caller sends it, then closes with 4403); 4403
+    too for a member removed from a private room or direct message. One
     query in the common case (a database session engine): pings are frequent.
     """
     now = clock.utcnow()
@@ -51,7 +52,13 @@ def check_socket(user_id: int, room_id: int, session_key: str | None) -> CloseCo
         .filter(user_id=user_id)
         .filter(Q(room_id=room_id) | Q(room__isnull=True))
     )
-    checks = {"banned": Exists(bans)}
+    # A private room or direct message only while still a member: the removal's
+    # closing event may have been lost (chat.access says who may see a room).
+    visible = Room.objects.filter(pk=room_id).filter(
+        (Q(kind=Room.Kind.PUBLIC) & ~Q(name__startswith=access.DIRECT_PREFIX))
+        | Q(memberships__user_id=user_id)
+    )
+    checks = {"banned": Exists(bans), "may_see": Exists(visible)}
     model = _session_model()
     if model is not None and session_key:
         checks["session_live"] = Exists(
@@ -68,6 +75,8 @@ def check_socket(user_id: int, room_id: int, session_key: str | None) -> CloseCo
         check_not_banned(user_id, room_id)
     if row is None or not row["is_active"]:
         return CloseCode.SESSION_ENDED
+    if not row["may_see"]:
+        return CloseCode.FORBIDDEN
     live = row["session_live"] if "session_live" in row else session_is_live(session_key, user_id)
     return None if live else CloseCode.SESSION_ENDED
 

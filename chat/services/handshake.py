@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
-from chat import protocol, selectors
+from chat import access, protocol, selectors
 from chat.models import ROOM_NAME_RE, Ban, Room
 from chat.services.enforcement import session_expiries
 from chat.services.errors import ChatError, settle
@@ -37,14 +37,17 @@ def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatErro
     """admit() for several sockets (user, room name), with the queries done once for all.
 
     A room that does not exist yet is created last, only for a socket that
-    passed every check, and within the user's room-creation limit.
+    passed every check, and within the user's room-creation limit. A private
+    room or direct message the user is not a member of is refused as if it did
+    not exist (one membership query for the batch), and a dm- name is never created.
     """
     open_sockets = presence.open_socket_counts({user.pk for user, _ in requests})
     member_rooms = selectors.member_room_ids({user.pk for user, _ in requests})
     rooms = {room.name: room for room in Room.objects.filter(name__in={n for _, n in requests})}
-    bans = selectors.active_bans(
-        {(user.pk, rooms[name].pk) for user, name in requests if name in rooms}
+    visible = access.visible_pairs(
+        (user.pk, rooms[name]) for user, name in requests if name in rooms
     )
+    bans = selectors.active_bans(visible)
     everywhere = selectors.bans_from_every_room(
         {user.pk for user, name in requests if name not in rooms}
     )
@@ -53,7 +56,12 @@ def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatErro
         if open_sockets.get(user.pk, 0) >= settings.JABBER_MAX_SOCKETS_PER_USER:
             outcomes.append(ChatError("forbidden", "Too many open connections."))
             continue
-        if not ROOM_NAME_RE.fullmatch(name):
+        room = rooms.get(name)
+        if (
+            not ROOM_NAME_RE.fullmatch(name)
+            or (room is None and access.is_reserved(name))
+            or (room is not None and (user.pk, room.pk) not in visible)
+        ):
             outcomes.append(ChatError("not_found", "No such room."))
             continue
         room = rooms.get(name)
@@ -136,6 +144,7 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
         online = onlines[room.pk]
         hello = protocol.hello_frame(
             room=room.name,
+            kind=room.kind,
             you=protocol.user_payload(request.user),
             online=online,
             messages=chunks[0],
@@ -154,7 +163,15 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
             session_expires=expiries.get(request.session_key),
         )
     opened = zip(requests, outcomes, strict=True)
-    join_rooms({(r.user.pk, r.room.pk) for r, outcome in opened if isinstance(outcome, Opened)})
+    # Opening a public room joins it; into a private one only a member got this far, and a
+    # removal meanwhile must not be undone here.
+    join_rooms(
+        {
+            (r.user.pk, r.room.pk)
+            for r, outcome in opened
+            if isinstance(outcome, Opened) and r.room.kind == Room.Kind.PUBLIC
+        }
+    )
     # After joining: the room itself is one of them, its read position from before.
     rooms = selectors.rooms_for_many({r.user.pk for r in requests})
     for request, outcome in zip(requests, outcomes, strict=True):

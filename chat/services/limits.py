@@ -1,4 +1,5 @@
-"""Rate limits of the chat: sending, opening sockets, relaying typing, frames per socket."""
+"""Rate limits of the chat: sending, opening sockets and direct conversations, relaying typing,
+frames per socket."""
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,6 +25,12 @@ def should_relay_typing(user_id: int, room_id: int) -> bool:
         return False
     cache.set(key, now, timeout=int(settings.JABBER_TYPING_INTERVAL) + 1)
     return True
+
+
+def direct_bucket() -> Bucket:
+    """New direct conversations per user: JABBER_DM_CREATE_RATE an hour, all at once if need be."""
+    per_hour = settings.JABBER_DM_CREATE_RATE
+    return Bucket("direct", per_hour, per_hour / 3600)
 
 
 class FrameBudget:

@@ -12,12 +12,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
+from accounts import services as accounts
 from chat import formatting, protocol, selectors
 from chat.models import Attachment, Message, Room
+from chat.services.direct import direct_peer_ids
 from chat.services.enforcement import check_not_banned
 from chat.services.errors import ChatError, settle
 from chat.services.limits import send_bucket
-from chat.services.moderation import ban_error, is_moderator, log_action
+from chat.services.moderation import ban_error, is_moderator, is_room_moderator, log_action
 from chat.services.reads import (
     activity_event,
     advance_senders,
@@ -66,16 +68,26 @@ def clean_body(body: str, client_id: str | None = None, *, allow_empty: bool = F
     return body
 
 
-def check_may_write(user, room: Room, client_id: str | None, *, muted: bool) -> None:
-    if room.locked and not is_moderator(user):
+def check_may_write(
+    user, room: Room, client_id: str | None, *, muted: bool, moderates: bool | None = None
+) -> None:
+    """Refuse a write in a locked room (but from its moderators) or from a muted user.
+
+    `moderates`: whether the user moderates the room, if the caller knows (a batch does).
+    """
+    if room.locked and not (is_room_moderator(user, room) if moderates is None else moderates):
         raise ChatError("room_locked", "This room is read-only.", client_id=client_id)
     if muted:
         raise ChatError("muted", "You are muted in this room.", client_id=client_id)
 
 
-def _check_slow_mode(user, room: Room, client_id: str | None, last: datetime | None) -> None:
+def _check_slow_mode(
+    user, room: Room, client_id: str | None, last: datetime | None, moderates: bool | None = None
+) -> None:
     """One message per slow_mode_seconds, `last` being the user's previous one in the room."""
-    if not room.slow_mode_seconds or last is None or is_moderator(user):
+    if not room.slow_mode_seconds or last is None:
+        return
+    if is_room_moderator(user, room) if moderates is None else moderates:
         return
     elapsed = (clock.utcnow() - last).total_seconds()
     if elapsed < room.slow_mode_seconds:
@@ -193,6 +205,8 @@ def _store(
     muted = selectors.muted_pairs(pairs)
     # The ban's closing event may have been lost: refuse here all the same (SPEC §15).
     bans = selectors.active_bans(pairs)
+    blocked = _blocked_in_direct_rooms(rooms, wanted)
+    moderating = _moderating(rooms, wanted)
     originals = _originals({r.reply_to for r in wanted if r.reply_to is not None})
     uploads = _unused_uploads({i for r in wanted for i in r.attachments})
     claimed: dict[int, list[int]] = {}  # index in `stored` -> upload ids
@@ -217,11 +231,16 @@ def _store(
         try:
             if request.reply_to is not None and (original is None or original.room_id != room.pk):
                 raise ChatError("not_found", "No such message to reply to.", client_id=client_id)
+            if (user.pk, room.pk) in blocked:
+                raise ChatError("forbidden", "You cannot do that.", client_id=client_id)
             _check_uploads(request, uploads, client_id)
-            check_may_write(user, room, client_id, muted=(user.pk, room.pk) in muted)
+            moderates = (user.pk, room.pk) in moderating
+            check_may_write(
+                user, room, client_id, muted=(user.pk, room.pk) in muted, moderates=moderates
+            )
             if room.slow_mode_seconds and (user.pk, room.pk) not in last_sent:
                 last_sent[user.pk, room.pk] = selectors.last_message_time(user.pk, room)
-            _check_slow_mode(user, room, client_id, last_sent.get((user.pk, room.pk)))
+            _check_slow_mode(user, room, client_id, last_sent.get((user.pk, room.pk)), moderates)
             _take_send_token(user, client_id)
         except ChatError as error:
             outcomes[index] = error
@@ -258,6 +277,43 @@ def _store(
         record_mentions(stored)
         advance_senders(stored)
     return stored
+
+
+def _moderating(rooms: dict[int, Room], requests: list[SendRequest]) -> set[tuple[int, int]]:
+    """(user id, room id) of senders who moderate a locked or slow room they send to (one query).
+
+    Only those rooms ask: elsewhere whether one moderates changes nothing.
+    """
+    strict = {pk for pk, room in rooms.items() if room.locked or room.slow_mode_seconds}
+    pairs = {(r.user.pk, r.room.pk) for r in requests if r.room.pk in strict}
+    if not pairs:
+        return set()
+    site = {(r.user.pk, r.room.pk) for r in requests if (r.user.pk, r.room.pk) in pairs}
+    site = {pair for pair in site if _moderates_everywhere(requests, pair[0])}
+    return site | selectors.room_moderator_pairs(pairs - site)
+
+
+def _moderates_everywhere(requests: list[SendRequest], user_id: int) -> bool:
+    """Whether the sender is of the Moderators group (asked once per sender of a strict room)."""
+    user = next(r.user for r in requests if r.user.pk == user_id)
+    return is_moderator(user)
+
+
+def _blocked_in_direct_rooms(
+    rooms: dict[int, Room], requests: list[SendRequest]
+) -> set[tuple[int, int]]:
+    """(sender id, room id) of sends into direct rooms whose other person blocks the sender."""
+    peers = direct_peer_ids(
+        {pk: room.name for pk, room in rooms.items() if room.kind == Room.Kind.DIRECT}
+    )
+    # The other person of each send: whichever of the room's two is not the sender.
+    wanted = {
+        (sum(peers[r.room.pk]) - r.user.pk, r.user.pk, r.room.pk)
+        for r in requests
+        if r.room.pk in peers
+    }
+    blocks = accounts.blocked_pairs({(other, sender) for other, sender, _ in wanted})
+    return {(sender, room_id) for other, sender, room_id in wanted if (other, sender) in blocks}
 
 
 def render(body: str, room_id: int) -> formatting.Rendered:
@@ -422,7 +478,7 @@ def delete_message(*, actor, room: Room, message_id: int) -> Message:
     with transaction.atomic():
         check_not_banned(actor.pk, room.pk)
         message = _own_visible_message(room, message_id)
-        if message.user_id != actor.id and not is_moderator(actor):
+        if message.user_id != actor.id and not is_room_moderator(actor, room):
             raise ChatError("forbidden", "You can only delete your own messages.")
         _hide(message, actor)
     return message

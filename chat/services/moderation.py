@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from accounts.services import close_sockets
-from chat import protocol
-from chat.models import Ban, Mute, Room
+from chat import access, protocol
+from chat.models import Ban, Membership, Mute, Room
 from chat.services.errors import ChatError
 from jabber.events import CloseCode
 
@@ -27,6 +27,18 @@ def is_moderator(user) -> bool:
         and fresh.is_staff
         and fresh.has_perm(MODERATE_PERMISSION)
     )
+
+
+def is_room_moderator(user, room: Room) -> bool:
+    """Whether the user moderates this room: the Moderators group, or its owner or a room moderator.
+
+    Staff outside the Moderators group have no powers in a room they do not own or moderate.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if is_moderator(user):
+        return True
+    return access.role(user, room) in (Membership.Role.OWNER, Membership.Role.MODERATOR)
 
 
 def impose(restriction: Ban | Mute, *, actor=None) -> Ban | Mute:

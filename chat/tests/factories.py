@@ -75,3 +75,12 @@ class MuteFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     room = factory.SubFactory(RoomFactory)
+
+
+def private_room(owner, *members, name: str | None = None) -> Room:
+    """A private room owned by `owner`, with `members` as plain members."""
+    room = RoomFactory(kind=Room.Kind.PRIVATE, **({"name": name} if name else {}))
+    MembershipFactory(user=owner, room=room, role=Membership.Role.OWNER)
+    for member in members:
+        MembershipFactory(user=member, room=room)
+    return room

@@ -27,6 +27,7 @@ async def test_hello_is_the_first_frame_with_room_user_and_online_list(ann):
     assert hello == {
         "type": "hello",
         "room": "lobby",
+        "kind": "public",
         "you": {"id": ann.id, "username": "ann"},
         "online": [{"id": ann.id, "username": "ann"}],
         "messages": [],

@@ -299,6 +299,8 @@ def test_moderators_group_holds_exactly_the_moderation_permissions():
         ("chat", "add_mute"),
         ("chat", "change_mute"),
         ("chat", "delete_mute"),
+        ("chat", "view_report"),
+        ("chat", "change_report"),
         ("presence", "view_connection"),
         ("auth", "view_user"),
     }

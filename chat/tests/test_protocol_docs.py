@@ -199,7 +199,9 @@ def built_frames() -> dict[str, dict]:
 
 def minimal_client_frame(kind: str) -> str:
     """A frame of that type with every field any client frame needs."""
-    return json.dumps({"type": kind, "id": 1, "body": "hi", "emoji": "👍", "seq": 1})
+    return json.dumps(
+        {"type": kind, "id": 1, "body": "hi", "emoji": "👍", "seq": 1, "reason": "spam"}
+    )
 
 
 # The document against the tables ----------------------------------------------------
