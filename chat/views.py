@@ -167,6 +167,8 @@ def rooms_api(request: HttpRequest) -> JsonResponse:
 def leave(request: HttpRequest, name: str) -> HttpResponse:
     """Leave a room (opening it again rejoins), then go to the lobby."""
     room = get_object_or_404(Room, name=name)
+    if not access.is_visible(request.user, room):
+        raise Http404("No such room.")
     services.leave_room(request.user, room)
     return redirect("chat:lobby")
 

@@ -39,6 +39,8 @@ NO_ROOM = {
     "chat/@<str:username>/": "names a user, not a room (test_direct)",
     "chat/search/": "chat.access.readable_rooms (search's tests; and below)",
     "api/search/": "chat.access.readable_rooms (search's tests; and below)",
+    "api/rooms/": "the user's own memberships only (selectors.rooms_for; test_unread)",
+    "accounts/unsubscribe/<str:token>/": "a signed token names a user, not a room",
 }
 
 
@@ -153,6 +155,8 @@ def frame_for(kind: str, message_id: int) -> dict | None:
         "react": {"id": message_id, "emoji": "👍"},
         "unreact": {"id": message_id, "emoji": "👍"},
         "report": {"id": message_id, "reason": "spam"},
+        # A read position in the socket's own room: a seq names no other room's message.
+        "read": {"seq": message_id},
     }
     assert set(frames) == protocol.CLIENT_FRAME_TYPES, "say how a new frame type is checked"
     fields = frames[kind]
@@ -177,7 +181,7 @@ async def test_every_frame_type_answers_about_a_private_message_as_about_a_missi
     for message_id in (secret_id, missing_id):
         frame = frame_for(kind, message_id) or {"type": kind, "request_id": "q"}
         await socket.send(frame)
-        if kind == "typing":
+        if kind in ("typing", "read"):
             await socket.roundtrip()
             continue
         while True:
