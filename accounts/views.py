@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
@@ -32,6 +33,6 @@ def update_blocks(request: HttpRequest) -> HttpResponse:
     return redirect("preferences")
 
 
-def blocks_of(user) -> list[Block]:
+def blocks_of(user) -> QuerySet[Block]:
     """Whom the user blocks, for the preferences page."""
-    return list(Block.objects.filter(blocker=user).select_related("blocked"))
+    return Block.objects.filter(blocker=user).select_related("blocked")

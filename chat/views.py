@@ -178,7 +178,7 @@ def leave(request: HttpRequest, name: str) -> HttpResponse:
 def preferences(request: HttpRequest) -> HttpResponse:
     """Email on or off, each room's notification level, and whom you block."""
     user = request.user
-    if request.method == "POST" and request.POST.get("action") in account_views.BLOCK_ACTIONS:
+    if request.method == "POST" and "action" in request.POST:
         return account_views.update_blocks(request)
     if request.method == "POST":
         notifications.set_email_enabled(user.pk, request.POST.get("email") == "on")
