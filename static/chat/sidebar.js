@@ -265,9 +265,12 @@ export class Sidebar {
     if (outcome.notify) this.notifier.offer(this.rooms.get(outcome.activity.room), outcome.activity);
     if (frame.type === "hello" && this.list && !this.divided) {
       this.divided = true;
-      placeUnreadDivider(this.list, frame.last_read_seq ?? Infinity, this.me.id)?.scrollIntoView({
-        block: "center",
-      });
+      const divider = placeUnreadDivider(this.list, frame.last_read_seq ?? Infinity, this.me.id);
+      // Scrolled to only when the read position is on the page: a divider above the whole
+      // page would scroll to the top, which loads older history instead.
+      if (divider?.previousElementSibling?.matches('[data-testid="message"]')) {
+        divider.scrollIntoView({ block: "center" });
+      }
     }
     if (outcome.changed) this.render();
   }
