@@ -605,6 +605,9 @@ def parse_env(pairs: list[str]) -> dict[str, str]:
 
 def main() -> None:
     """Parse flags, run, print the table, save the JSON."""
+    # The harness reads Jabber's settings too (the servers' frame limit), which refuse to
+    # load without a key: the servers' own.
+    os.environ.setdefault("DJANGO_SECRET_KEY", JABBER_BENCH_ENV["DJANGO_SECRET_KEY"])
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
