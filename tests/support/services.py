@@ -734,11 +734,6 @@ class ServerProcess(Stoppable):
         if "JABBER_MAX_FRAME" in self.env:
             return int(self.env["JABBER_MAX_FRAME"])
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_APP_ENV["DJANGO_SETTINGS_MODULE"])
-        # The benchmark process has no key of its own; settings refuse to load without one.
-        os.environ.setdefault(
-            "DJANGO_SECRET_KEY",
-            self.env.get("DJANGO_SECRET_KEY", DEFAULT_APP_ENV["DJANGO_SECRET_KEY"]),
-        )
         from django.conf import settings
 
         return settings.JABBER_MAX_FRAME
