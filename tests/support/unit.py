@@ -50,7 +50,13 @@ def fresh_cache_and_layer(request) -> Iterator[None]:
     cache.clear()
     layer = get_channel_layer()
     if hasattr(layer, "flush"):
-        async_to_sync(layer.flush)()
+        try:
+            async_to_sync(layer.flush)()
+        except RuntimeError as error:
+            # channels-redis deletes its keys, then closes its pools; a pool opened on an
+            # earlier test's event loop (closed since) cannot be closed, but the keys are gone.
+            if "Event loop is closed" not in str(error):
+                raise
     yield
     cache.clear()
 
