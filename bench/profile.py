@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.loadgen import LoadGenerator, Scenario, raise_file_limit
-from bench.run import GENERATOR_CORE, RESULTS_DIR, SERVERS, Bench, parse_env
+from bench.run import GENERATOR_CORE, JABBER_BENCH_ENV, RESULTS_DIR, SERVERS, Bench, parse_env
 
 # Leaf frames are attributed to the first subsystem whose marker is in the file path.
 SUBSYSTEMS = [
@@ -157,6 +157,8 @@ def main() -> None:
     if args.summarize:
         print(summarize(args.summarize))
         return
+    # The harness reads Jabber's settings (the servers' frame limit), which need a key.
+    os.environ.setdefault("DJANGO_SECRET_KEY", JABBER_BENCH_ENV["DJANGO_SECRET_KEY"])
     os.sched_setaffinity(0, {GENERATOR_CORE})
     raise_file_limit()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
