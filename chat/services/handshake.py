@@ -51,6 +51,7 @@ def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatErro
     everywhere = selectors.bans_from_every_room(
         {user.pk for user, name in requests if name not in rooms}
     )
+    created: dict[str, Room] = {}  # by this batch: public, and looked up for nobody above
     outcomes: list[Admission | ChatError] = []
     for user, name in requests:
         if open_sockets.get(user.pk, 0) >= settings.JABBER_MAX_SOCKETS_PER_USER:
@@ -64,8 +65,8 @@ def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatErro
         ):
             outcomes.append(ChatError("not_found", "No such room."))
             continue
-        room = rooms.get(name)
-        ban = bans.get((user.pk, room.pk)) if room is not None else everywhere.get(user.pk)
+        room = room or created.get(name)
+        ban = bans.get((user.pk, room.pk)) if name in rooms else everywhere.get(user.pk)
         if ban is None:
             wait = join_bucket().take(user.pk)
             if wait:
@@ -73,7 +74,7 @@ def admit_many(requests: Sequence[tuple[Any, str]]) -> list[Admission | ChatErro
                 continue
             if room is None:
                 try:
-                    room = rooms[name] = create_room(user, name)
+                    room = created[name] = create_room(user, name)
                 except ChatError as error:
                     outcomes.append(error)
                     continue

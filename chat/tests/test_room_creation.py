@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from chat import services
 from chat.models import Membership, Room
 from chat.tests.factories import RoomFactory, private_room
 
@@ -94,3 +95,11 @@ def test_lobby_shows_the_private_checkbox(client):
 def test_get_chat_new_is_the_room_called_new(client):
     assert client.get("/chat/new/").status_code == 200
     assert Room.objects.get(name="new").kind == Room.Kind.PUBLIC
+
+
+def test_people_opening_a_new_room_in_one_batch_are_all_let_in(ann, bob):
+    """Handshakes are admitted in batches: the room the first one creates is the others' too."""
+    outcomes = services.admit_many([(ann, "fresh"), (bob, "fresh"), (ann, "fresh")])
+    room = Room.objects.get(name="fresh")
+    assert [getattr(outcome, "room", outcome) for outcome in outcomes] == [room] * 3
+    assert all(outcome.ban is None for outcome in outcomes)
