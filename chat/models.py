@@ -111,11 +111,6 @@ class RestrictionQuerySet(models.QuerySet):
         now = now or clock.utcnow()
         return self.filter(Q(expires__isnull=True) | Q(expires__gt=now))
 
-    def applying_to_any(self, user_ids: set[int], room_ids: set[int]):
-        """On one of the users, in one of the rooms or in every room."""
-        return self.filter(user_id__in=user_ids).filter(
-            Q(room_id__in=room_ids) | Q(room__isnull=True)
-        )
 
 
 class Restriction(models.Model):

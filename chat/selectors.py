@@ -1,9 +1,11 @@
 """Read-only queries: history pages, the lobby, restrictions in force."""
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 
@@ -16,7 +18,6 @@ from chat.models import (
     Message,
     Mute,
     Reaction,
-    RestrictionQuerySet,
     Room,
 )
 from jabber import clock
@@ -189,10 +190,7 @@ def active_ban(user_id: int, room: Room) -> Ban | None:
 
 def active_bans(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Ban]:
     """The newest ban in force for each of the (user id, room id) pairs that has one."""
-    found: dict[tuple[int, int], Ban] = {}
-    for pair, ban in _in_force(Ban.objects.all(), pairs):
-        found.setdefault(pair, ban)
-    return found
+    return restrictions_in_force(pairs).bans
 
 
 def bans_from_every_room(user_ids: set[int]) -> dict[int, Ban]:
@@ -207,25 +205,56 @@ def bans_from_every_room(user_ids: set[int]) -> dict[int, Ban]:
 
 def muted_pairs(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
     """Those of the (user id, room id) pairs under a mute now (in that room or in all)."""
-    return {pair for pair, _ in _in_force(Mute.objects.all(), pairs)}
+    return restrictions_in_force(pairs).muted
 
 
-def _in_force(
-    restrictions: RestrictionQuerySet, pairs: set[tuple[int, int]]
-) -> Iterator[tuple[tuple[int, int], Ban | Mute]]:
-    """Each (pair, restriction) in force now on that user in that room, newest first.
+@dataclass(frozen=True)
+class Restrictions:
+    bans: dict[tuple[int, int], Ban]  # the newest ban in force, per pair that has one
+    muted: set[tuple[int, int]]
 
-    One query for all the pairs; it also finds users' restrictions in the other
-    pairs' rooms, which the matching here leaves out.
+
+def restrictions_in_force(pairs: set[tuple[int, int]]) -> Restrictions:
+    """The bans and mutes in force now on each (user id, room id) pair, in that room or in all.
+
+    One query for both kinds and all the pairs (every send batch asks, so it is
+    written once as SQL rather than built by the ORM each time); the Ban rows
+    themselves are loaded only when a ban applies, which is rare.
     """
     if not pairs:
-        return
-    user_ids = {user_id for user_id, _ in pairs}
-    room_ids = {room_id for _, room_id in pairs}
-    for restriction in restrictions.active(clock.utcnow()).applying_to_any(user_ids, room_ids):
-        for user_id, room_id in pairs:
-            if user_id == restriction.user_id and restriction.room_id in (None, room_id):
-                yield (user_id, room_id), restriction
+        return Restrictions({}, set())
+    user_ids = sorted({user_id for user_id, _ in pairs})
+    room_ids = sorted({room_id for _, room_id in pairs})
+    now = connection.ops.adapt_datetimefield_value(clock.utcnow())
+
+    def in_force(model: type[Ban | Mute], kind: int) -> str:
+        return (
+            f"SELECT {kind}, id, user_id, room_id FROM {model._meta.db_table}"
+            f" WHERE user_id IN ({', '.join(['%s'] * len(user_ids))})"
+            f" AND (room_id IS NULL OR room_id IN ({', '.join(['%s'] * len(room_ids))}))"
+            " AND (expires IS NULL OR expires > %s)"
+        )
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{in_force(Ban, 1)} UNION ALL {in_force(Mute, 0)}",
+            [*user_ids, *room_ids, now] * 2,
+        )
+        rows = cursor.fetchall()
+    ban_ids: dict[int, list[tuple[int, int]]] = {}
+    muted: set[tuple[int, int]] = set()
+    for is_ban, pk, user_id, room_id in rows:
+        applies = [pair for pair in pairs if pair[0] == user_id and room_id in (None, pair[1])]
+        if is_ban:
+            ban_ids[pk] = applies
+        else:
+            muted.update(applies)
+    bans: dict[tuple[int, int], Ban] = {}
+    if ban_ids:
+        for ban in Ban.objects.filter(pk__in=ban_ids):  # newest first
+            for pair in ban_ids[ban.pk]:
+                bans.setdefault(pair, ban)
+    return Restrictions(bans, muted)
 
 
 def last_message_time(user_id: int, room: Room) -> datetime | None:

@@ -202,9 +202,9 @@ def _store(
     }
     resends = _resends(wanted)
     pairs = {(r.user.pk, r.room.pk) for r in wanted}
-    muted = selectors.muted_pairs(pairs)
     # The ban's closing event may have been lost: refuse here all the same (SPEC §15).
-    bans = selectors.active_bans(pairs)
+    restrictions = selectors.restrictions_in_force(pairs)
+    bans, muted = restrictions.bans, restrictions.muted
     blocked = _blocked_in_direct_rooms(rooms, wanted)
     moderating = _moderating(rooms, wanted)
     originals = _originals({r.reply_to for r in wanted if r.reply_to is not None})
