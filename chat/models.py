@@ -112,7 +112,6 @@ class RestrictionQuerySet(models.QuerySet):
         return self.filter(Q(expires__isnull=True) | Q(expires__gt=now))
 
 
-
 class Restriction(models.Model):
     """A ban or a mute: one user, one room (or every room), until an optional expiry."""
 
