@@ -9,10 +9,10 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
-from django.db.models import Exists, Q
+from django.db import connection
 
 from chat import access, selectors
-from chat.models import Ban, Room
+from chat.models import Ban, Membership, Room
 from chat.services.moderation import ban_error
 from jabber import clock
 from jabber.events import CloseCode
@@ -43,41 +43,49 @@ def check_socket(user_id: int, room_id: int, session_key: str | None) -> CloseCo
     """A heartbeat's re-check: the close code a socket must end with, or None if it may stay.
 
     Raises `banned` for a ban (the caller sends it, then closes with 4403); 4403
-    too for a member removed from a private room or direct message. One
-    query in the common case (a database session engine): pings are frequent.
+    too for a member removed from a private room or direct message. One query
+    in the common case (a database session engine), written as SQL: every
+    socket's ping asks, and the ORM took ten times longer to build it than the
+    database to answer.
     """
-    now = clock.utcnow()
-    bans = (
-        Ban.objects.active(now)
-        .filter(user_id=user_id)
-        .filter(Q(room_id=room_id) | Q(room__isnull=True))
-    )
+    now = connection.ops.adapt_datetimefield_value(clock.utcnow())
+    users = get_user_model()._meta
     # A private room or direct message only while still a member: the removal's
     # closing event may have been lost (chat.access says who may see a room).
-    visible = Room.objects.filter(pk=room_id).filter(
-        (Q(kind=Room.Kind.PUBLIC) & ~Q(name__startswith=access.DIRECT_PREFIX))
-        | Q(memberships__user_id=user_id)
-    )
-    checks = {"banned": Exists(bans), "may_see": Exists(visible)}
+    checks = [
+        f"""EXISTS(SELECT 1 FROM {Ban._meta.db_table} b WHERE b.user_id = u.{users.pk.column}
+            AND (b.room_id IS NULL OR b.room_id = %s) AND (b.expires IS NULL OR b.expires > %s))""",
+        f"""EXISTS(SELECT 1 FROM {Room._meta.db_table} r WHERE r.id = %s
+            AND ((r.kind = %s AND SUBSTR(r.name, 1, %s) <> %s)
+                 OR EXISTS(SELECT 1 FROM {Membership._meta.db_table} m
+                           WHERE m.room_id = r.id AND m.user_id = u.{users.pk.column})))""",
+    ]
+    params: list = [room_id, now, room_id, Room.Kind.PUBLIC.value]
+    params += [len(access.DIRECT_PREFIX), access.DIRECT_PREFIX]
     model = _session_model()
     if model is not None and session_key:
-        checks["session_live"] = Exists(
-            model.objects.filter(session_key=session_key, expire_date__gt=now)
+        checks.append(
+            f"""EXISTS(SELECT 1 FROM {model._meta.db_table} s
+                WHERE s.session_key = %s AND s.expire_date > %s)"""
         )
-    row = (
-        get_user_model()
-        ._default_manager.filter(pk=user_id)
-        .annotate(**checks)
-        .values("is_active", *checks)
-        .first()
-    )
-    if row is not None and row["banned"]:
-        check_not_banned(user_id, room_id)
-    if row is None or not row["is_active"]:
+        params += [session_key, now]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT u.{users.get_field('is_active').column}, {', '.join(checks)} FROM {users.db_table} u"
+            f" WHERE u.{users.pk.column} = %s",
+            [*params, user_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return CloseCode.SESSION_ENDED
-    if not row["may_see"]:
+    is_active, banned, may_see, *session = row
+    if banned:
+        check_not_banned(user_id, room_id)
+    if not is_active:
+        return CloseCode.SESSION_ENDED
+    if not may_see:
         return CloseCode.FORBIDDEN
-    live = row["session_live"] if "session_live" in row else session_is_live(session_key, user_id)
+    live = session[0] if session else session_is_live(session_key, user_id)
     return None if live else CloseCode.SESSION_ENDED
 
 
