@@ -1,4 +1,4 @@
-"""docs/protocol.md documents what the server sends, and chat/protocol.py's tables say what that is.
+"""docs/protocol.md documents what the server sends, and chat/protocol's tables say what that is.
 
 The tables (SERVER_FRAME_TYPES, CLIENT_FRAME_TYPES, ERROR_CODES, jabber.events.CloseCode) are
 the source of truth for the document; the code is the source of truth for the
@@ -182,10 +182,10 @@ def dummy(parameter: inspect.Parameter) -> object:
 
 
 def built_frames() -> dict[str, dict]:
-    """What each `*_frame` builder of chat/protocol.py returns, by builder name."""
+    """What each `*_frame` builder of chat/protocol/frames.py returns, by builder name."""
     frames = {}
     for name, builder in inspect.getmembers(protocol, inspect.isfunction):
-        if not name.endswith("_frame") or builder.__module__ != protocol.__name__:
+        if not name.endswith("_frame") or builder.__module__ != protocol.frames.__name__:
             continue
         signature = inspect.signature(builder, eval_str=True)
         arguments = {
@@ -245,7 +245,7 @@ def test_links_from_the_code_reach_a_heading():
 
 def test_every_frame_builder_makes_a_declared_server_frame_type():
     frames = built_frames()
-    assert frames, "chat/protocol.py should build frames in *_frame functions"
+    assert frames, "chat/protocol/frames.py should build frames in *_frame functions"
     undeclared = {
         name: frame["type"]
         for name, frame in frames.items()
