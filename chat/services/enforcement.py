@@ -71,8 +71,8 @@ def check_socket(user_id: int, room_id: int, session_key: str | None) -> CloseCo
         params += [session_key, now]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT u.{users.get_field('is_active').column}, {', '.join(checks)} FROM {users.db_table} u"
-            f" WHERE u.{users.pk.column} = %s",
+            f"SELECT u.{users.get_field('is_active').column}, {', '.join(checks)}"
+            f" FROM {users.db_table} u WHERE u.{users.pk.column} = %s",
             [*params, user_id],
         )
         row = cursor.fetchone()
