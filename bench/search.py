@@ -49,6 +49,8 @@ def setup_django(database_url: str | None, directory: Path) -> None:
     # Sends in the send benchmark are not to be refused by the rate limit.
     os.environ.setdefault("JABBER_RATE_BURST", "1000000000")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jabber.settings")
+    # Jabber's settings refuse to load without a key; this throwaway database needs none.
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key")
     import django
 
     django.setup()
