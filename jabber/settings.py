@@ -51,7 +51,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "daphne",
+    # Not "daphne": its app only replaces runserver, and loading it imports Twisted
+    # into every process, uvicorn's too; `manage.py serve` starts either server.
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

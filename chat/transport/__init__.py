@@ -24,6 +24,7 @@ from 24,000 to >= 48,000/s on uvicorn's websockets implementation.
 
 import logging
 import struct
+import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
 from importlib import metadata
@@ -35,12 +36,12 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def _peer_gone_errors() -> tuple[type[BaseException], ...]:
-    # Only daphne's stack raises autobahn's error, so uvicorn runs without it installed.
-    try:
-        from autobahn.exception import Disconnected
-    except ImportError:
+    # Only daphne's stack raises autobahn's error, and daphne imports it before it
+    # loads the application: under uvicorn autobahn is neither imported nor needed.
+    disconnected = getattr(sys.modules.get("autobahn.exception"), "Disconnected", None)
+    if disconnected is None:
         return (OSError,)
-    return (OSError, Disconnected)
+    return (OSError, disconnected)
 
 
 # What a send raises once the client has gone: ASGI asks servers for an OSError

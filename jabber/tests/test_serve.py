@@ -36,6 +36,15 @@ def test_serve_with_daphne_gives_it_the_backlog_and_handshake_time(executed):
     assert argv[argv.index("--websocket_connect_timeout") + 1] == "30"
 
 
+def test_serve_with_daphne_limits_incoming_frames_to_the_frame_limit(executed, settings):
+    settings.JABBER_MAX_FRAME = 12345
+    call_command("serve", "--server", "daphne")
+    (argv,) = executed
+    assert argv[argv.index("--websocket-max-frame-size") + 1] == "12345"
+    # autobahn caps outgoing messages with the message limit: history frames need 1 MiB.
+    assert argv[argv.index("--websocket-max-message-size") + 1] == str(1024 * 1024)
+
+
 def test_serve_refuses_to_reload_under_daphne(executed):
     with pytest.raises(CommandError):
         call_command("serve", "--server", "daphne", "--reload")

@@ -22,6 +22,9 @@ WEBSOCKET_IMPLEMENTATIONS = ("websockets-sansio", "websockets", "wsproto", "auto
 BACKLOG = 2048
 # daphne's default of 5 s to finish a handshake drops sockets during a storm.
 DAPHNE_HANDSHAKE_TIMEOUT = 30
+# daphne's default, written out: autobahn refuses to send a message over it as
+# well as to receive one, so history and replay frames are split below it.
+DAPHNE_MAX_MESSAGE = 1024 * 1024
 RELOAD_DIRECTORIES = ("jabber", "chat", "presence", "accounts")
 
 
@@ -39,7 +42,7 @@ def server_command(
     """Return the argv that serves Jabber on ``host:port`` with the production flags.
 
     ``max_frame`` is the server's JABBER_MAX_FRAME: uvicorn refuses a larger
-    message before buffering it. ``websocket``, ``log_level`` and
+    message, daphne a larger frame, before buffering it. ``websocket``, ``log_level`` and
     ``access_log`` apply to uvicorn; ``reload`` (development) too.
     """
     if server not in SERVERS:
@@ -51,6 +54,12 @@ def server_command(
             sys.executable, "-m", "daphne",
             "-e", f"tcp:port={port}:interface={host}:backlog={BACKLOG}",
             "--websocket_connect_timeout", str(DAPHNE_HANDSHAKE_TIMEOUT),
+            # autobahn fails a larger incoming frame (close 1009) before buffering it.
+            # Its message limit stays at 1 MiB: it caps outgoing messages too
+            # (chat.protocol.FRAME_BUDGET), and a fragmented message over
+            # max_frame is closed with 4009 by the consumer.
+            "--websocket-max-frame-size", str(max_frame),
+            "--websocket-max-message-size", str(DAPHNE_MAX_MESSAGE),
             "--proxy-headers",
             APPLICATION,
         ]  # fmt: skip
