@@ -352,3 +352,13 @@ def member_room_ids(user_ids: Collection[int]) -> dict[int, set[int]]:
     for user_id, room_id in rows:
         found[user_id].add(room_id)
     return found
+
+
+def member_names(room: Room, limit: int = 1000) -> list[dict]:
+    """The room's active members as ``{id, username}``, by username (for `@` completion)."""
+    rows = (
+        Membership.objects.filter(room=room, user__is_active=True)
+        .order_by("user__username")
+        .values_list("user_id", "user__username")[:limit]
+    )
+    return [{"id": user_id, "username": username} for user_id, username in rows]

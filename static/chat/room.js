@@ -42,6 +42,7 @@ import {
   refreshMarker,
   scheduleRepair,
 } from "./history.js";
+import { MentionCompleter } from "./mentions.js";
 import { MessageView, messageLink } from "./messages.js";
 import { Outbox } from "./outbox.js";
 import { bindViewer } from "./attachments.js";
@@ -131,6 +132,23 @@ const room = {
 };
 const { store, view, outbox, tracker, errorLine } = room;
 
+// `@` completion: the members come from the server once, the online list from the socket.
+const mentions = new MentionCompleter({
+  composer: ui.composer,
+  form: ui.form,
+  listbox: document.querySelector('[data-testid="mention-list"]'),
+  status: document.querySelector('[data-testid="mention-status"]'),
+  me,
+  async loadMembers() {
+    const response = await fetch(`/chat/${encodeURIComponent(config.room)}/members.json`, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!response.ok) return [];
+    return (await response.json()).members ?? [];
+  },
+});
+
 store.subscribe((state, previous) => {
   if (
     markerState(state) !== markerState(previous) ||
@@ -181,6 +199,7 @@ const handlers = {
     }
     renderOnline(ui.onlineList, ui.onlineCount, frame.online, me);
     view.learnNames(frame.online);
+    mentions.setOnline(frame.online);
     if (store.state.hasNewer) {
       // The list shows the past: this is the live end to come back to, not to show yet.
       for (const message of frame.messages) holdBack(room, message);
@@ -230,6 +249,7 @@ const handlers = {
   presence(frame) {
     renderOnline(ui.onlineList, ui.onlineCount, frame.online, me);
     view.learnNames(frame.online);
+    mentions.setOnline(frame.online);
   },
 
   reaction(frame) {

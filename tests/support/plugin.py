@@ -25,9 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.support.browser import launch_chromium, logged_in_context, playwright_loop
-from tests.support.clients import Server
-from tests.support.services import (
+# Imported below before pytest registers it as a plugin: have its asserts rewritten all the same.
+pytest.register_assert_rewrite("tests.support.browser")
+
+from tests.support.browser import (  # noqa: E402
+    launch_chromium,
+    logged_in_context,
+    playwright_loop,
+)
+from tests.support.clients import Server  # noqa: E402
+from tests.support.services import (  # noqa: E402
     CHROMIUM_BINARY,
     REDIS_BINARY,
     PostgresServer,
