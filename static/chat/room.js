@@ -48,6 +48,7 @@ import { Outbox } from "./outbox.js";
 import { bindViewer } from "./attachments.js";
 import { EmojiPicker } from "./picker.js";
 import { toggleFrame } from "./reactions.js";
+import { ReportsPanel } from "./reports.js";
 import { replyTarget } from "./replies.js";
 import { answeredRequest, findRequestFor, sendRequest, settleRequestsFor } from "./requests.js";
 import { bindInput, resizeComposer } from "./room-input.js";
@@ -131,6 +132,17 @@ const room = {
   connection: null,
 };
 const { store, view, outbox, tracker, errorLine } = room;
+
+// Reports: to moderators live, and their outcome to the reporter.
+const reports = new ReportsPanel({
+  panel: document.querySelector('[data-testid="reports-panel"]'),
+  list: document.querySelector('[data-testid="reports-list"]'),
+  count: document.querySelector('[data-testid="reports-count"]'),
+  notices: document.querySelector('[data-testid="report-outcomes"]'),
+  status: document.querySelector('[data-testid="reports-status"]'),
+  currentRoom: config.room,
+  messageInView: (id) => Boolean(ui.list.querySelector(`[data-testid="message"][data-id="${Number(id)}"]`)),
+});
 
 // `@` completion: the members come from the server once, the online list from the socket.
 const mentions = new MentionCompleter({
@@ -286,6 +298,14 @@ const handlers = {
     settleRequestsFor(room, frame.id, ["edit", "delete"]);
     refreshMarker(room);
     if (stick) view.scrollToBottom();
+  },
+
+  report(frame) {
+    reports.showReport(frame);
+  },
+
+  report_resolved(frame) {
+    reports.showOutcome(frame);
   },
 
   error(frame) {
