@@ -89,6 +89,8 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         "user": {"id": request.user.id, "username": request.user.username},
         "kind": room.kind,
         "isModerator": is_room_moderator,
+        # The Moderators group moderates everywhere: a `role` frame of "member" keeps its controls.
+        "isSiteModerator": services.is_moderator(request.user),
         "maxBody": settings.JABBER_MAX_BODY,
         "maxUpload": settings.JABBER_MAX_UPLOAD,
         "typingInterval": int(settings.JABBER_TYPING_INTERVAL * 1000),

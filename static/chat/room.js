@@ -49,6 +49,7 @@ import { bindViewer } from "./attachments.js";
 import { EmojiPicker } from "./picker.js";
 import { toggleFrame } from "./reactions.js";
 import { ReportsPanel } from "./reports.js";
+import { fetchAdminPanel, roleChange } from "./roles.js";
 import { replyTarget } from "./replies.js";
 import { answeredRequest, findRequestFor, sendRequest, settleRequestsFor } from "./requests.js";
 import { bindInput, resizeComposer } from "./room-input.js";
@@ -308,10 +309,42 @@ const handlers = {
     reports.showOutcome(frame);
   },
 
+  role(frame) {
+    const change = roleChange(frame, config.room);
+    // The Moderators group moderates every room whatever its role in this one.
+    if (change) showModeration(change.moderates || Boolean(config.isSiteModerator));
+  },
+
   error(frame) {
     handleError(frame);
   },
 };
+
+// Moderator controls follow the `role` frame: the delete buttons at once, and the
+// "Manage room" panel as the server renders it for the new role (forms need its tokens).
+let moderationShown = Boolean(config.isModerator);
+let panelRequest = 0;
+async function showModeration(moderates) {
+  if (moderates === moderationShown) return;
+  moderationShown = moderates;
+  view.setModerator(moderates);
+  const request = ++panelRequest;
+  const current = document.querySelector('[data-testid="room-admin"]');
+  if (!moderates) {
+    current?.remove();
+    return;
+  }
+  let panel = null;
+  try {
+    panel = await fetchAdminPanel(location.pathname);
+  } catch {
+    return; // offline: the next reload shows it
+  }
+  if (request !== panelRequest || !panel || !moderationShown) return;
+  const target = document.querySelector('[data-testid="room-admin"]');
+  if (target) target.replaceWith(document.adoptNode(panel));
+  else document.querySelector(".room-sidebar").append(document.adoptNode(panel));
+}
 
 function handleFrame(frame) {
   const handler = handlers[frame.type];
