@@ -13,6 +13,7 @@ test("an @ at the start or after a space starts a mention up to the caret", () =
   assert.deepEqual(mentionAt("@an", 3), { start: 0, query: "an" });
   assert.deepEqual(mentionAt("hi @an there", 6), { start: 3, query: "an" });
   assert.deepEqual(mentionAt("hi @", 4), { start: 3, query: "" });
+  assert.deepEqual(mentionAt("merci @josé", 11), { start: 6, query: "josé" });
 });
 
 test("an @ inside a word, or no @ before the caret, is not a mention", () => {

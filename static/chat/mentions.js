@@ -4,7 +4,9 @@
 // aria-activedescendant (a textarea may not carry role="combobox").
 // The text logic (mentionAt, suggestions, insertMention) is pure: jstests/mentions.test.mjs.
 
-const USERNAME_CHARACTER = /[\w.+-]/u;
+// Django's username characters (Unicode \w, as chat/formatting.py reads them) but "@",
+// which here starts the mention.
+const USERNAME_CHARACTER = /[\p{L}\p{M}\p{N}_.+-]/u;
 const SHOWN = 8;
 
 /**
