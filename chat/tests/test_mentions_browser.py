@@ -13,7 +13,7 @@ def test_at_offers_members_online_first_and_the_keyboard_or_mouse_picks_one(
 ):
     ann, bob, bea = users(live_env, "ann", "bob", "bea")
     say(server, bea, "garden", "bea was here")  # a member, offline from now on
-    ann_page = enter_room(browsing.open(server, ann), "garden")
+    ann_page = enter_room(browsing.open(server, ann, color_scheme="dark"), "garden")
     bob_page = enter_room(browsing.open(server, bob), "garden")
     expect(ann_page.get_by_test_id("online-user")).to_have_count(2)
 
