@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
@@ -330,7 +331,34 @@ def rooms_for_many(user_ids: Collection[int]) -> dict[int, list[dict]]:
     memberships = Membership.objects.filter(user_id__in=list(user_ids)).order_by("room__name")
     for membership in _memberships_with_counts(memberships):
         found[membership.user_id].append(_room_entry(membership))
+    _name_direct_rooms(found)
     return found
+
+
+def _name_direct_rooms(found: dict[int, list[dict]]) -> None:
+    """Give each direct room (of no title of its own) the other person's name as its title, and
+    `peer` {id, username, online}: one query for the names and one for presence, only if any."""
+    pending: list[tuple[dict, int]] = []
+    for user_id, entries in found.items():
+        for entry in entries:
+            if entry["kind"] != Room.Kind.DIRECT:
+                continue
+            low, _, high = entry["name"].removeprefix("dm-").partition("-")
+            if low.isdigit() and high.isdigit():
+                pending.append((entry, int(high) if int(low) == user_id else int(low)))
+    if not pending:
+        return
+    peer_ids = {peer_id for _, peer_id in pending}
+    names = dict(get_user_model().objects.filter(pk__in=peer_ids).values_list("pk", "username"))
+    online = presence.open_socket_counts(peer_ids)
+    for entry, peer_id in pending:
+        username = names.get(peer_id)
+        if username is None:
+            continue
+        if entry["title"] == entry["name"]:
+            # Kept off the row: the title differs for each of the two.
+            entry["title"] = username
+        entry["peer"] = {"id": peer_id, "username": username, "online": peer_id in online}
 
 
 def rooms_for(user) -> list[dict]:
@@ -342,7 +370,11 @@ def room_entry(user_id: int, room_id: int) -> dict | None:
     """One room's entry for one member (None if not a member), in one query."""
     memberships = Membership.objects.filter(user_id=user_id, room_id=room_id)
     membership = _memberships_with_counts(memberships).first()
-    return membership and _room_entry(membership)
+    if membership is None:
+        return None
+    found = {user_id: [_room_entry(membership)]}
+    _name_direct_rooms(found)
+    return found[user_id][0]
 
 
 def member_room_ids(user_ids: Collection[int]) -> dict[int, set[int]]:
@@ -352,3 +384,13 @@ def member_room_ids(user_ids: Collection[int]) -> dict[int, set[int]]:
     for user_id, room_id in rows:
         found[user_id].add(room_id)
     return found
+
+
+def member_names(room: Room, limit: int = 1000) -> list[dict]:
+    """The room's active members as ``{id, username}``, by username (for `@` completion)."""
+    rows = (
+        Membership.objects.filter(room=room, user__is_active=True)
+        .order_by("user__username")
+        .values_list("user_id", "user__username")[:limit]
+    )
+    return [{"id": user_id, "username": username} for user_id, username in rows]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("@<str:username>/", room_views.direct, name="direct"),
     path("<room:name>/", views.room, name="room"),
     path("<room:name>/leave/", views.leave, name="leave"),
+    path("<room:name>/members.json", views.members_json, name="members_json"),
     path("<room:name>/members/add/", room_views.add_member, name="add_member"),
     path("<room:name>/members/remove/", room_views.remove_member, name="remove_member"),
     path("<room:name>/moderators/add/", room_views.add_moderator, name="add_moderator"),

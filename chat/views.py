@@ -89,6 +89,8 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         "user": {"id": request.user.id, "username": request.user.username},
         "kind": room.kind,
         "isModerator": is_room_moderator,
+        # The Moderators group moderates everywhere: a `role` frame of "member" keeps its controls.
+        "isSiteModerator": services.is_moderator(request.user),
         "maxBody": settings.JABBER_MAX_BODY,
         "maxUpload": settings.JABBER_MAX_UPLOAD,
         "typingInterval": int(settings.JABBER_TYPING_INTERVAL * 1000),
@@ -160,6 +162,18 @@ def rooms_api(request: HttpRequest) -> JsonResponse:
     if not request.user.is_authenticated:
         return JsonResponse({"error": "forbidden", "detail": "Log in first."}, status=403)
     return JsonResponse({"rooms": selectors.rooms_for(request.user)})
+
+
+@require_GET
+def members_json(request: HttpRequest, name: str) -> JsonResponse:
+    """The room's members for `@` completion; 403 JSON if anonymous, 404 alike for a room
+    that does not exist and one the user may not read."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "forbidden", "detail": "Log in first."}, status=403)
+    room = selectors.room_named(name)
+    if room is None or not access.may_read(request.user, room):
+        return JsonResponse({"error": "not_found", "detail": "No such room."}, status=404)
+    return JsonResponse({"members": selectors.member_names(room)})
 
 
 @login_required

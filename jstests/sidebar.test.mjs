@@ -6,6 +6,7 @@ import {
   ReadReporter,
   applyActivity,
   applyDeleted,
+  applyFrame,
   applyRead,
   mergeRooms,
   roomsFrom,
@@ -144,4 +145,40 @@ test("a fresh list keeps counts we moved past its snapshot, adds joined rooms, d
   assert.equal(merged.get("news").unread, 3, "our later activity stays counted");
   const newer = mergeRooms(merged, [{ name: "news", unread: 0, last_seq: 12, last_read_seq: 12 }]);
   assert.equal(newer.get("news").unread, 0);
+});
+
+test("a direct room keeps its other person, online or not", () => {
+  const rooms = roomsFrom([
+    { name: "dm-1-2", title: "bob", kind: "direct", peer: { id: 2, username: "bob", online: 0 } },
+    { name: "lobby", kind: "public" },
+  ]);
+  assert.deepEqual(rooms.get("dm-1-2").peer, { id: 2, username: "bob", online: false });
+  assert.equal(rooms.get("lobby").peer, null);
+});
+
+test("a presence list with the other person of a direct room shows them online", () => {
+  const counts = {
+    rooms: roomsFrom([{ name: "dm-1-2", kind: "direct", peer: { id: 2, username: "bob" } }]),
+    me: 1,
+    known: new Map(),
+  };
+  const elsewhere = applyFrame(counts, { type: "presence", online: [{ id: 3, username: "cy" }] });
+  assert.equal(elsewhere.changed, false);
+  const here = applyFrame(counts, { type: "presence", online: [{ id: 2, username: "bob" }] });
+  assert.equal(here.changed, true);
+  assert.equal(counts.rooms.get("dm-1-2").peer.online, true);
+  // Leaving one room says nothing of their other sockets.
+  applyFrame(counts, { type: "presence", online: [] });
+  assert.equal(counts.rooms.get("dm-1-2").peer.online, true);
+});
+
+test("a fresh list brings the other person's presence even where the page counted further", () => {
+  const held = roomsFrom([
+    { name: "dm-1-2", kind: "direct", last_seq: 9, peer: { id: 2, username: "bob", online: true } },
+  ]);
+  const merged = mergeRooms(held, [
+    { name: "dm-1-2", kind: "direct", last_seq: 5, peer: { id: 2, username: "bob", online: false } },
+  ]);
+  assert.equal(merged.get("dm-1-2").lastSeq, 9);
+  assert.equal(merged.get("dm-1-2").peer.online, false);
 });

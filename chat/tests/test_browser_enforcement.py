@@ -7,7 +7,7 @@ import json
 
 from playwright.sync_api import expect
 
-from chat.tests.test_browser import browsing, enter_room, send, users  # noqa: F401
+from tests.support.browser import enter_room, send, users
 from tests.support.clients import frames_before_pong, recv_until, run_async, ws_connect
 
 # Records every close code and pong the page's sockets see, before any page script runs;
@@ -34,7 +34,7 @@ window.WebSocket = class extends Native {
 def test_an_open_tab_keeps_its_socket_through_many_presence_timeouts(
     start_server,
     live_env,
-    browsing,  # noqa: F811
+    browsing,
 ):
     # A 6 s timeout makes the page ping every 2.5 s: eight pongs span over three timeouts.
     server = start_server(
@@ -52,7 +52,7 @@ def test_an_open_tab_keeps_its_socket_through_many_presence_timeouts(
 def test_a_socket_closed_for_silence_reconnects_and_loses_nothing(
     start_server,
     live_env,
-    browsing,  # noqa: F811
+    browsing,
 ):
     server = start_server(
         {**live_env, "JABBER_PRESENCE_TIMEOUT": "3", "JABBER_PRESENCE_PRUNE_INTERVAL": "0.5"}

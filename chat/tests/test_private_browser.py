@@ -1,7 +1,7 @@
 """SPEC §12 in a real browser: a private room made from the lobby, members added and removed and a
 member muted from the room page's panel (plain forms), and a direct conversation between two people.
 
-Helpers and the ``browsing`` fixture come from test_browser; waits are Playwright expectations.
+Helpers come from tests/support/browser.py; waits are Playwright expectations.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ import re
 
 from playwright.sync_api import expect
 
-from chat.tests.test_browser import bodies, browsing, enter_room, send, users
-
-__all__ = ["browsing"]
+from tests.support.browser import bodies, enter_room, send, users
 
 
 def panel_form(page, testid: str, username: str) -> None:

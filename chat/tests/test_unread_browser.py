@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from chat.tests.test_browser import browsing, enter_room, send, users  # noqa: F401
+from tests.support.browser import enter_room, send, users
 
 
 def room_item(page, name: str):
@@ -16,7 +16,7 @@ def room_item(page, name: str):
 def test_the_sidebar_counts_another_rooms_messages_and_a_read_elsewhere_clears_them(
     server,
     live_env,
-    browsing,  # noqa: F811
+    browsing,
 ):
     ann, bob = users(live_env, "ann", "bob")
     watcher = enter_room(browsing.open(server, ann), "news")  # ann joins news
@@ -39,7 +39,7 @@ def test_the_sidebar_counts_another_rooms_messages_and_a_read_elsewhere_clears_t
     assert browsing.problems(watcher) == []
 
 
-def test_the_lobby_shows_the_same_counts(server, live_env, browsing):  # noqa: F811
+def test_the_lobby_shows_the_same_counts(server, live_env, browsing):
     ann, bob = users(live_env, "ann", "bob")
     lobby = enter_room(browsing.open(server, ann), "news")  # ann joins news
     lobby.goto("/chat/")
@@ -51,7 +51,7 @@ def test_the_lobby_shows_the_same_counts(server, live_env, browsing):  # noqa: F
     expect(news.get_by_test_id("rooms-nav-mentions")).to_have_text("@1")
 
 
-def test_opening_a_room_marks_where_reading_stopped(server, live_env, browsing):  # noqa: F811
+def test_opening_a_room_marks_where_reading_stopped(server, live_env, browsing):
     ann, bob = users(live_env, "ann", "bob")
     page = enter_room(browsing.open(server, ann), "news")  # ann joins news
     speaker = enter_room(browsing.open(server, bob), "news")
@@ -67,7 +67,7 @@ def test_opening_a_room_marks_where_reading_stopped(server, live_env, browsing):
     expect(following.get_by_test_id("message-body")).to_have_text("missed one")
 
 
-def test_a_room_joined_in_another_tab_appears_with_its_counts(server, live_env, browsing):  # noqa: F811
+def test_a_room_joined_in_another_tab_appears_with_its_counts(server, live_env, browsing):
     ann, bob = users(live_env, "ann", "bob")
     watcher = enter_room(browsing.open(server, ann), "town")
     other_tab = enter_room(browsing.open(server, ann), "fresh")  # joins fresh
@@ -93,7 +93,7 @@ window.Notification = class {
 def test_a_mention_shows_one_desktop_notification_however_many_tabs_are_open(
     server,
     live_env,
-    browsing,  # noqa: F811
+    browsing,
 ):
     ann, bob = users(live_env, "ann", "bob")
     first = enter_room(browsing.open(server, ann), "news")  # ann joins news

@@ -1,7 +1,7 @@
 """SPEC §14 in a real browser: attaching files, seeing them inline, the viewer, progress.
 
-Headless Chromium against a real server process, as in chat/tests/test_browser.py,
-whose helpers this reuses. Waits are Playwright expectations, never sleeps.
+Headless Chromium against a real server process, with the helpers of tests/support/browser.py.
+Waits are Playwright expectations, never sleeps.
 """
 
 from __future__ import annotations
@@ -11,42 +11,21 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from chat.tests.test_browser import (
-    AXE_SCRIPT,
+from tests.support.browser import (
     DELIVERED,
     PENDING,
-    Browsing,
     enter_room,
     run_axe,
     users,
 )
-from tests.support.services import require
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from playwright.sync_api import Browser, Page, Route
+    from playwright.sync_api import Page, Route
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-@pytest.fixture
-def browsing(browser: Browser) -> Iterator[Browsing]:
-    """Open pages as different users: ``browsing.open(server, user)``; closed at teardown."""
-    browsing = Browsing(browser)
-    yield browsing
-    browsing.close()
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> str:
-    """The axe-core script from node_modules (``npm ci`` installs it)."""
-    require(AXE_SCRIPT.exists(), f"{AXE_SCRIPT} is missing: run npm ci")
-    return AXE_SCRIPT.read_text()
 
 
 def png(size: tuple[int, int]) -> bytes:

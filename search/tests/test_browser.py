@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from chat.tests.test_browser import say
+from tests.support.browser import say
 from tests.support.clients import UserSpec, create_user_sessions
 
 expect.set_options(timeout=15_000)

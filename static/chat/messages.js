@@ -538,8 +538,21 @@ export class MessageView {
     removeWithSpace(node.querySelector(".pending-status"));
     node.querySelector(".message-permalink").href = messageLink(this.roomName, message.id);
     if (!own) node.querySelector('[data-action="edit"]').remove();
-    if (!own && !this.isModerator) node.querySelector('[data-action="delete"]').remove();
+    if (!own) {
+      // Kept, hidden, so that becoming a moderator (a `role` frame) shows it: setModerator.
+      const remove = node.querySelector('[data-action="delete"]');
+      remove.dataset.moderatorOnly = "true";
+      remove.hidden = !this.isModerator;
+    }
     return node;
+  }
+
+  /** Show or hide the delete button of other people's messages (your role changed). */
+  setModerator(isModerator) {
+    this.isModerator = isModerator;
+    for (const button of this.list.querySelectorAll('[data-moderator-only="true"]')) {
+      button.hidden = !isModerator;
+    }
   }
 
   #clone() {

@@ -42,11 +42,14 @@ import {
   refreshMarker,
   scheduleRepair,
 } from "./history.js";
+import { MentionCompleter } from "./mentions.js";
 import { MessageView, messageLink } from "./messages.js";
 import { Outbox } from "./outbox.js";
 import { bindViewer } from "./attachments.js";
 import { EmojiPicker } from "./picker.js";
 import { toggleFrame } from "./reactions.js";
+import { ReportsPanel } from "./reports.js";
+import { fetchAdminPanel, roleChange } from "./roles.js";
 import { replyTarget } from "./replies.js";
 import { answeredRequest, findRequestFor, sendRequest, settleRequestsFor } from "./requests.js";
 import { bindInput, resizeComposer } from "./room-input.js";
@@ -131,6 +134,34 @@ const room = {
 };
 const { store, view, outbox, tracker, errorLine } = room;
 
+// Reports: to moderators live, and their outcome to the reporter.
+const reports = new ReportsPanel({
+  panel: document.querySelector('[data-testid="reports-panel"]'),
+  list: document.querySelector('[data-testid="reports-list"]'),
+  count: document.querySelector('[data-testid="reports-count"]'),
+  notices: document.querySelector('[data-testid="report-outcomes"]'),
+  status: document.querySelector('[data-testid="reports-status"]'),
+  currentRoom: config.room,
+  messageInView: (id) => Boolean(ui.list.querySelector(`[data-testid="message"][data-id="${Number(id)}"]`)),
+});
+
+// `@` completion: the members come from the server once, the online list from the socket.
+const mentions = new MentionCompleter({
+  composer: ui.composer,
+  form: ui.form,
+  listbox: document.querySelector('[data-testid="mention-list"]'),
+  status: document.querySelector('[data-testid="mention-status"]'),
+  me,
+  async loadMembers() {
+    const response = await fetch(`/chat/${encodeURIComponent(config.room)}/members.json`, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!response.ok) return [];
+    return (await response.json()).members ?? [];
+  },
+});
+
 store.subscribe((state, previous) => {
   if (
     markerState(state) !== markerState(previous) ||
@@ -181,6 +212,7 @@ const handlers = {
     }
     renderOnline(ui.onlineList, ui.onlineCount, frame.online, me);
     view.learnNames(frame.online);
+    mentions.setOnline(frame.online);
     if (store.state.hasNewer) {
       // The list shows the past: this is the live end to come back to, not to show yet.
       for (const message of frame.messages) holdBack(room, message);
@@ -230,6 +262,7 @@ const handlers = {
   presence(frame) {
     renderOnline(ui.onlineList, ui.onlineCount, frame.online, me);
     view.learnNames(frame.online);
+    mentions.setOnline(frame.online);
   },
 
   reaction(frame) {
@@ -268,10 +301,50 @@ const handlers = {
     if (stick) view.scrollToBottom();
   },
 
+  report(frame) {
+    reports.showReport(frame);
+  },
+
+  report_resolved(frame) {
+    reports.showOutcome(frame);
+  },
+
+  role(frame) {
+    const change = roleChange(frame, config.room);
+    // The Moderators group moderates every room whatever its role in this one.
+    if (change) showModeration(change.moderates || Boolean(config.isSiteModerator));
+  },
+
   error(frame) {
     handleError(frame);
   },
 };
+
+// Moderator controls follow the `role` frame: the delete buttons at once, and the
+// "Manage room" panel as the server renders it for the new role (forms need its tokens).
+let moderationShown = Boolean(config.isModerator);
+let panelRequest = 0;
+async function showModeration(moderates) {
+  if (moderates === moderationShown) return;
+  moderationShown = moderates;
+  view.setModerator(moderates);
+  const request = ++panelRequest;
+  const current = document.querySelector('[data-testid="room-admin"]');
+  if (!moderates) {
+    current?.remove();
+    return;
+  }
+  let panel = null;
+  try {
+    panel = await fetchAdminPanel(location.pathname);
+  } catch {
+    return; // offline: the next reload shows it
+  }
+  if (request !== panelRequest || !panel || !moderationShown) return;
+  const target = document.querySelector('[data-testid="room-admin"]');
+  if (target) target.replaceWith(document.adoptNode(panel));
+  else document.querySelector(".room-sidebar").append(document.adoptNode(panel));
+}
 
 function handleFrame(frame) {
   const handler = handlers[frame.type];

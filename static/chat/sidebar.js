@@ -17,6 +17,8 @@ export function roomsFrom(entries) {
       lastSeq: Number(entry.last_seq) || 0,
       lastReadSeq: Number(entry.last_read_seq) || 0,
       level: entry.level ?? "all",
+      // A direct room's other person: {id, username, online}.
+      peer: entry.peer ? { ...entry.peer, online: Boolean(entry.peer.online) } : null,
       // Messages counted from activity past the last snapshot: seq -> {unread, mention}.
       counted: new Map(),
     });
@@ -71,6 +73,22 @@ export function applyDeleted(rooms, frame, meId) {
   return weight.unread || weight.mention;
 }
 
+/**
+ * A room's online list (a `presence` frame): the other person of a direct room who is in it
+ * has a socket open, so is online. Their leaving it says nothing of their other sockets.
+ */
+export function applyPresence(rooms, online) {
+  const ids = new Set((online ?? []).map((person) => person.id));
+  let changed = false;
+  for (const room of rooms.values()) {
+    if (room.peer && !room.peer.online && ids.has(room.peer.id)) {
+      room.peer.online = true;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
 /** Your read position moved (a `read` frame): its counts hold up to its last_seq. */
 export function applyRead(rooms, frame) {
   const room = rooms.get(frame.room);
@@ -99,7 +117,8 @@ export function mergeRooms(rooms, entries) {
   const fresh = roomsFrom(entries);
   for (const [name, room] of fresh) {
     const held = rooms.get(name);
-    if (held && held.lastSeq > room.lastSeq) fresh.set(name, held);
+    // Presence is the list's: it is newer than any the page held.
+    if (held && held.lastSeq > room.lastSeq) fresh.set(name, { ...held, peer: room.peer });
   }
   return fresh;
 }
@@ -141,6 +160,8 @@ export function applyFrame(counts, frame) {
       return { changed: applyDeleted(counts.rooms, frame, me) };
     case "read":
       return { changed: applyRead(counts.rooms, frame) };
+    case "presence":
+      return { changed: applyPresence(counts.rooms, frame.online) };
     default:
       return { changed: false };
   }
@@ -212,6 +233,9 @@ function entriesFromPage(root) {
     last_seq: item.dataset.lastSeq,
     last_read_seq: item.dataset.lastReadSeq,
     level: item.dataset.level,
+    peer: item.dataset.peerId
+      ? { id: Number(item.dataset.peerId), online: item.dataset.peerOnline === "true" }
+      : undefined,
   }));
 }
 
@@ -324,6 +348,7 @@ export class Sidebar {
         const mentions = item.querySelector('[data-testid="rooms-nav-mentions"]');
         mentions.textContent = `@${room.mentions}`;
         mentions.hidden = room.mentions === 0;
+        renderPeer(item, room);
       }
     }
     this.renderTitle();
@@ -332,6 +357,29 @@ export class Sidebar {
   renderTitle() {
     document.title = titleWith(this.baseTitle, totalUnread(this.rooms), document.hidden);
   }
+}
+
+/** The online dot of a direct room's other person. */
+function renderPeer(item, room) {
+  let dot = item.querySelector('[data-testid="rooms-nav-presence"]');
+  if (!room.peer) {
+    dot?.remove();
+    return;
+  }
+  if (!dot) {
+    dot = document.createElement("span");
+    dot.className = "rooms-nav-presence";
+    dot.dataset.testid = "rooms-nav-presence";
+    dot.append(document.createElement("span"));
+    dot.firstChild.className = "visually-hidden";
+    item.querySelector("a").prepend(dot);
+  }
+  const online = room.peer.online;
+  item.dataset.peerId = String(room.peer.id);
+  item.dataset.peerOnline = String(online);
+  dot.dataset.online = String(online);
+  dot.classList.toggle("is-online", online);
+  dot.firstChild.textContent = online ? "online" : "offline";
 }
 
 /** A sidebar entry like the server renders (templates/chat/_sidebar.html). */

@@ -1,7 +1,8 @@
 """The project's pytest plugin: hooks and fixtures for real Redis, PostgreSQL, servers, a browser.
 
 The root conftest.py loads it; it loads the fixtures of in-process tests
-(``people``: ann, bob, mod, lobby; ``unit``: fake_clock, fresh_cache_and_layer).
+(``people``: ann, bob, mod, lobby; ``unit``: fake_clock, fresh_cache_and_layer)
+and of browser tests (``browser``: browsing, axe_source, with the helpers tests import).
 
 Services that are missing (no redis-server, no PostgreSQL, no Chromium) skip the
 tests that need them, or fail them when JABBER_TEST_STRICT=1 (CI sets it).
@@ -24,9 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.support.browser import launch_chromium, logged_in_context, playwright_loop
-from tests.support.clients import Server
-from tests.support.services import (
+# Imported below before pytest registers it as a plugin: have its asserts rewritten all the same.
+pytest.register_assert_rewrite("tests.support.browser")
+
+from tests.support.browser import (  # noqa: E402
+    launch_chromium,
+    logged_in_context,
+    playwright_loop,
+)
+from tests.support.clients import Server  # noqa: E402
+from tests.support.services import (  # noqa: E402
     CHROMIUM_BINARY,
     REDIS_BINARY,
     PostgresServer,
@@ -42,7 +50,7 @@ from tests.support.services import (
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
-pytest_plugins = ["tests.support.people", "tests.support.unit"]
+pytest_plugins = ["tests.support.people", "tests.support.unit", "tests.support.browser"]
 
 POSTGRES_TEMPLATE = "jabber_template"
 SERVICE_MARKERS = {

@@ -1,0 +1,39 @@
+"""SPEC §12 in a real browser: a direct conversation is listed in both sidebars under the other
+person's name, with their presence."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.support.browser import enter_room, run_axe, users
+
+
+def direct_item(page):
+    return page.locator('[data-testid="rooms-nav-item"][data-kind="direct"]')
+
+
+def test_each_sidebar_names_the_other_person_with_their_presence(
+    server, live_env, browsing, axe_source
+):
+    ann, bob = users(live_env, "ann", "bob")
+    ann_page = browsing.open(server, ann)
+    ann_page.goto("/chat/@bob/")
+    expect(ann_page).to_have_url(re.compile(r"/chat/dm-\d+-\d+/$"))
+    expect(ann_page.get_by_test_id("connection-state")).to_have_attribute("data-state", "online")
+    item = direct_item(ann_page)
+    expect(item.locator(".rooms-nav-name")).to_have_text("@bob")
+    expect(item.get_by_test_id("rooms-nav-presence")).to_have_attribute("data-online", "false")
+    expect(item.get_by_role("link")).to_have_accessible_name(re.compile(r"offline\s*@bob"))
+
+    # Bob opens the conversation: Ann's sidebar shows him online without a reload.
+    room = ann_page.url.rstrip("/").rsplit("/", 1)[1]
+    bob_page = enter_room(browsing.open(server, bob), room)
+    bob_item = direct_item(bob_page)
+    expect(bob_item.locator(".rooms-nav-name")).to_have_text("@ann")
+    expect(bob_item.get_by_test_id("rooms-nav-presence")).to_have_attribute("data-online", "true")
+    expect(item.get_by_test_id("rooms-nav-presence")).to_have_attribute("data-online", "true")
+    expect(item.get_by_role("link")).to_have_accessible_name(re.compile(r"online\s*@bob"))
+    assert run_axe(ann_page, axe_source) == []
+    assert browsing.problems(ann_page) == [] and browsing.problems(bob_page) == []
