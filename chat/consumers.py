@@ -34,6 +34,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     close_sent = False
     closing: events.CloseSockets | None = None  # a close event that came before accept
 
+    @property
+    def room_id(self) -> int | None:
+        """The room this socket is open in, once admitted (the hub picks sockets by it)."""
+        return None if self.room is None else self.room.id
+
     # Connection lifecycle -----------------------------------------------------
 
     async def __call__(self, scope, receive, send) -> None:

@@ -44,6 +44,7 @@ from chat.protocol.frames import (  # noqa: F401
     report_frame,
     report_resolved_frame,
     reported_frame,
+    role_frame,
     split_to_fit,
     typing_frame,
 )
@@ -67,7 +68,7 @@ from chat.protocol.payloads import (  # noqa: F401
 SERVER_FRAME_TYPES = frozenset(
     {"hello", "message", "history", "pong", "presence", "typing", "message_edited",
      "message_deleted", "error", "reaction", "activity", "activity_deleted", "read",
-     "reported", "report", "report_resolved"}
+     "reported", "report", "report_resolved", "role"}
 )  # fmt: skip
 # Every `type` a client may send (docs/protocol.md, "Client frames").
 CLIENT_FRAME_TYPES = frozenset(

@@ -133,6 +133,11 @@ def read_frame(room: str, seq: int, unread: int, mentions: int, last_seq: int) -
     }
 
 
+def role_frame(room: str, role: str) -> dict:
+    """Your role in the room changed: `owner`, `moderator` or `member`."""
+    return {"type": "role", "room": room, "role": role}
+
+
 def reported_frame(message_id: int) -> dict:
     return {"type": "reported", "id": message_id}
 

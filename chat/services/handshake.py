@@ -107,16 +107,25 @@ class Opened:
 def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
     """Register presence and build each socket's hello, reading each room once per batch.
 
-    Called once the sockets are subscribed to their user's group, so a ban saved
-    after this check reaches them as an event, and one saved before is found here
-    (`banned`). The socket cap is enforced here, on stored rows, so concurrent
+    Called once the sockets are subscribed to their user's group, so a ban or a
+    removal saved after this check reaches them as an event, and one saved before
+    is found here (`banned`; `not_found` for a private room or direct message). The socket cap is enforced here, on stored rows, so concurrent
     handshakes cannot exceed it (`forbidden`). Sockets of one room that resume
     from the same id share their replay; each room's online list is read once,
     after every socket of the batch is in it.
     """
     bans = selectors.active_bans({(r.user.pk, r.room.pk) for r in requests})
+    # A removal from a private room or direct message saved since admission; one saved
+    # after this reaches the socket as its closing event (it is subscribed already).
+    members = access.visible_pairs(
+        (r.user.pk, r.room) for r in requests if r.room.kind != Room.Kind.PUBLIC
+    )
     outcomes: list[Opened | ChatError | None] = [
-        ban_error(bans[r.user.pk, r.room.pk]) if (r.user.pk, r.room.pk) in bans else None
+        ban_error(bans[r.user.pk, r.room.pk])
+        if (r.user.pk, r.room.pk) in bans
+        else ChatError("not_found", "No such room.")
+        if r.room.kind != Room.Kind.PUBLIC and (r.user.pk, r.room.pk) not in members
+        else None
         for r in requests
     ]
     joining = [r for r, outcome in zip(requests, outcomes, strict=True) if outcome is None]
