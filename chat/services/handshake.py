@@ -109,8 +109,9 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
 
     Called once the sockets are subscribed to their user's group, so a ban or a
     removal saved after this check reaches them as an event, and one saved before
-    is found here (`banned`; `not_found` for a private room or direct message). The socket cap is enforced here, on stored rows, so concurrent
-    handshakes cannot exceed it (`forbidden`). Sockets of one room that resume
+    is found here (`banned`; `not_found` for a private room or direct message).
+    The socket cap is enforced here, on stored rows, so concurrent handshakes
+    cannot exceed it (`forbidden`). Sockets of one room that resume
     from the same id share their replay; each room's online list is read once,
     after every socket of the batch is in it.
     """

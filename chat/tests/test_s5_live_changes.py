@@ -61,9 +61,7 @@ async def test_a_removal_saved_between_admission_and_subscription_refuses_the_so
     assert not await db(Membership.objects.filter(user=carol, room=room).exists)()
 
 
-async def test_a_removal_saved_while_the_hello_is_built_closes_the_socket(
-    ann, carol, monkeypatch
-):
+async def test_a_removal_saved_while_the_hello_is_built_closes_the_socket(ann, carol, monkeypatch):
     room = await db(private_room)(ann, carol, name="secret")
     open_sockets = services.open_sockets
 
