@@ -121,6 +121,21 @@ def activity_deleted_frame(
     }
 
 
+def activity_edited_frame(
+    room: str, message_id: int, seq: int, user_id: int, mentions: list, previous_mentions: list
+) -> dict:
+    """An edit in another of the user's rooms changed whom the message mentions."""
+    return {
+        "type": "activity_edited",
+        "room": room,
+        "id": message_id,
+        "seq": seq,
+        "user_id": user_id,
+        "mentions": mentions,
+        "previous_mentions": previous_mentions,
+    }
+
+
 def read_frame(room: str, seq: int, unread: int, mentions: int, last_seq: int) -> dict:
     """A read position moved: `seq`, and the room's counts from there up to `last_seq`."""
     return {

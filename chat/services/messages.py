@@ -24,6 +24,7 @@ from chat.services.reads import (
     activity_event,
     advance_senders,
     deleted_activity_event,
+    edited_activity_event,
     record_mentions,
     rewrite_mentions,
 )
@@ -467,6 +468,7 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
         _check_slow_mode(user, room, None, last)
         _take_send_token(user, None)
         rendered = render(body, room.pk)
+        previous_mentions = list(message.mentions or ())
         message.body, message.html, message.text = body, rendered.html, rendered.text
         message.mentions = rendered.mentions
         message.edited = clock.utcnow()
@@ -475,8 +477,11 @@ def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
         reactions = selectors.reactions_by_message([message.pk]).get(message.pk)
         files = selectors.attachments_by_message([message.pk]).get(message.pk)
         payload = protocol.message_payload(message, reactions, files)
-        event = room_frame(room.id, protocol.message_edited_frame(payload))
-        transaction.on_commit(lambda: events.publish(event))
+        broadcasts = [room_frame(room.id, protocol.message_edited_frame(payload))]
+        # Members elsewhere count mentions: they hear of an edit only when those changed.
+        if set(previous_mentions) != set(message.mentions):
+            broadcasts.append(edited_activity_event(message, previous_mentions))
+        transaction.on_commit(lambda: events.publish(*broadcasts))
     return message
 
 

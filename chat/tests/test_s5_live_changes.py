@@ -5,9 +5,9 @@ import pytest
 from channels.db import database_sync_to_async
 
 from accounts.tests.factories import UserFactory
-from chat import services
+from chat import selectors, services
 from chat.models import Membership
-from chat.tests.factories import MembershipFactory, private_room
+from chat.tests.factories import MembershipFactory, RoomFactory, private_room
 from tests.support.unit import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -75,3 +75,61 @@ async def test_a_removal_saved_while_the_hello_is_built_closes_the_socket(ann, c
     assert first is not None
     _, code = await socket.receive_close()
     assert code == 4403
+
+
+# Mentions changed by an edit ----------------------------------------------------------
+
+
+def counts(user, name: str) -> tuple[int, int]:
+    (entry,) = [room for room in selectors.rooms_for(user) if room["name"] == name]
+    return entry["unread"], entry["mentions"]
+
+
+async def frames_until(socket, kind: str) -> list[dict]:
+    """The frames a socket receives up to the first of `kind` (not included)."""
+    frames = []
+    while (frame := await socket.receive())["type"] != kind:
+        frames.append(frame)
+    return frames
+
+
+async def test_an_edit_that_adds_or_drops_a_mention_reaches_the_users_other_rooms(ann, bob):
+    news = await db(RoomFactory)(name="news")
+    await db(services.join_rooms)({(ann.id, news.id)})
+    here, _ = await open_socket(ann, "lobby")
+    speaker, _ = await open_socket(bob, "news")
+    await speaker.send({"type": "message", "body": "hello"})
+    sent = await speaker.receive_type("message")
+    assert (await here.receive_type("activity"))["mentions"] == []
+
+    await speaker.send({"type": "edit", "id": sent["id"], "body": "hello @ann"})
+    edited = await here.receive_type("activity_edited")
+    assert edited == {
+        "type": "activity_edited", "room": "news", "id": sent["id"], "seq": 1,
+        "user_id": bob.id, "mentions": [ann.id], "previous_mentions": [],
+    }  # fmt: skip
+    assert await db(counts)(ann, "news") == (1, 1)
+
+    await speaker.send({"type": "edit", "id": sent["id"], "body": "hello again"})
+    edited = await here.receive_type("activity_edited")
+    assert (edited["mentions"], edited["previous_mentions"]) == ([], [ann.id])
+    assert await db(counts)(ann, "news") == (1, 0)
+    for socket in (here, speaker):
+        await socket.close()
+
+
+async def test_an_edit_that_keeps_the_mentions_sends_no_activity(ann, bob):
+    news = await db(RoomFactory)(name="news")
+    await db(services.join_rooms)({(ann.id, news.id)})
+    here, _ = await open_socket(ann, "lobby")
+    speaker, _ = await open_socket(bob, "news")
+    await speaker.send({"type": "message", "body": "hello @ann"})
+    sent = await speaker.receive_type("message")
+    await here.receive_type("activity")
+    await speaker.send({"type": "edit", "id": sent["id"], "body": "hi @ann"})
+    await speaker.receive_type("message_edited")
+    await speaker.send({"type": "message", "body": "next"})
+    frames = await frames_until(here, "activity")
+    assert not [frame for frame in frames if frame["type"] == "activity_edited"]
+    for socket in (here, speaker):
+        await socket.close()
