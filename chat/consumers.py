@@ -1,6 +1,7 @@
 """The chat socket: a thin adapter between WebSocket frames and the services."""
 
 import asyncio
+import json
 import logging
 from urllib.parse import parse_qs
 
@@ -33,6 +34,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     opened = False  # accepted: frames may be sent
     close_sent = False
     closing: events.CloseSockets | None = None  # a close event that came before accept
+    counted = selectors.Counted()  # recent deletes and edits the hello's counts include
 
     @property
     def room_id(self) -> int | None:
@@ -117,11 +119,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Found once here: deliver() checks its buffer and writes on every frame.
         self.connection = transport.connection_for(self.base_send)
         self.connection.allow_buffering(4 * settings.JABBER_SLOW_CLIENT_BUFFER)
+        self.counted = opened.counted
         for frame in opened.frames:
             await self.send_frame(frame)
         self.ready = True
         for text in self.pending:
-            await self.send(text_data=text)
+            if not self._already_counted(text):
+                await self.send(text_data=text)
         self.pending = []
         if opened.changed:
             await self.runtime.announcer.announce(self.room.id, opened.online)
@@ -388,6 +392,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if self.room is not None:
                 self.pending.append(text)
             return
+        if self._already_counted(text):
+            return
         buffered = self.connection.buffered_bytes()
         if buffered is not None and buffered > settings.JABBER_SLOW_CLIENT_BUFFER:
             # A client that stopped reading: cut it off instead of buffering without
@@ -399,6 +405,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.connection.abort()
             return
         await self.connection.deliver(text, wire)
+
+    def _already_counted(self, text: str) -> bool:
+        """An `activity_deleted` or `activity_edited` of a change the hello's counts hold: the
+        client would subtract or add it twice."""
+        if not (self.counted.deleted or self.counted.edited):
+            return False
+        if not text.startswith(('{"type":"activity_deleted"', '{"type":"activity_edited"')):
+            return False
+        return self.counted.includes(json.loads(text))
 
     async def close_by_event(self, event: events.CloseSockets) -> None:
         """A ban, logout or deactivation ends this socket (handed over by the hub)."""

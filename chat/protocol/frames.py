@@ -122,7 +122,13 @@ def activity_deleted_frame(
 
 
 def activity_edited_frame(
-    room: str, message_id: int, seq: int, user_id: int, mentions: list, previous_mentions: list
+    room: str,
+    message_id: int,
+    seq: int,
+    user_id: int,
+    mentions: list,
+    previous_mentions: list,
+    edited: str | None,
 ) -> dict:
     """An edit in another of the user's rooms changed whom the message mentions."""
     return {
@@ -133,6 +139,7 @@ def activity_edited_frame(
         "user_id": user_id,
         "mentions": mentions,
         "previous_mentions": previous_mentions,
+        "edited": edited,
     }
 
 

@@ -1,8 +1,9 @@
 """Opening a socket: admission at the door, then presence and the hello, in batches."""
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +15,11 @@ from chat.services.errors import ChatError, settle
 from chat.services.limits import join_bucket
 from chat.services.moderation import ban_error
 from chat.services.rooms import create_room, join_rooms
+from jabber import clock
 from presence import services as presence
+
+# Seconds back from the hello within which a delete or edit's event may still be on its way.
+COUNTED_HORIZON = 60
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,8 @@ class Opened:
     online: list[dict]
     changed: bool  # the room's online list changed: announce it
     session_expires: datetime | None = None  # the login session's stored expiry
+    # Recent deletes and edits `hello.rooms` counts include: their events are dropped.
+    counted: selectors.Counted = dataclasses.field(default_factory=selectors.Counted)
 
 
 def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
@@ -183,10 +190,16 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
             if isinstance(outcome, Opened) and r.room.kind == Room.Kind.PUBLIC
         }
     )
-    # After joining: the room itself is one of them, its read position from before.
-    rooms = selectors.rooms_for_many({r.user.pk for r in requests})
-    for request, outcome in zip(requests, outcomes, strict=True):
+    # After joining: the room itself is one of them, its read position from before. Deletes
+    # and edits the counts include are noted, for the socket to drop their late events
+    # (theirs can reach it only since it subscribed, just now).
+    since = clock.utcnow() - timedelta(seconds=COUNTED_HORIZON)
+    rooms, counted = selectors.rooms_counted({r.user.pk for r in requests}, since)
+    for index, (request, outcome) in enumerate(zip(requests, outcomes, strict=True)):
         if isinstance(outcome, Opened):
+            outcome = outcomes[index] = dataclasses.replace(
+                outcome, counted=counted[request.user.pk]
+            )
             hello, own_rooms = outcome.frames[0], rooms[request.user.pk]
             hello["rooms"] = own_rooms
             hello["last_read_seq"] = next(

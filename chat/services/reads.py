@@ -85,6 +85,7 @@ def edited_activity_event(message: Message, previous_mentions: list) -> events.R
         message.user_id,
         message.mentions,
         previous_mentions,
+        protocol.timestamp(message.edited),
     )
     return events.RoomActivity(items=[[message.room_id, protocol.encode(frame)]])
 

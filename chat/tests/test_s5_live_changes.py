@@ -107,7 +107,9 @@ async def test_an_edit_that_adds_or_drops_a_mention_reaches_the_users_other_room
     assert edited == {
         "type": "activity_edited", "room": "news", "id": sent["id"], "seq": 1,
         "user_id": bob.id, "mentions": [ann.id], "previous_mentions": [],
+        "edited": edited["edited"],
     }  # fmt: skip
+    assert edited["edited"] is not None
     assert await db(counts)(ann, "news") == (1, 1)
 
     await speaker.send({"type": "edit", "id": sent["id"], "body": "hello again"})
@@ -133,3 +135,55 @@ async def test_an_edit_that_keeps_the_mentions_sends_no_activity(ann, bob):
     assert not [frame for frame in frames if frame["type"] == "activity_edited"]
     for socket in (here, speaker):
         await socket.close()
+
+
+# Changes made while the hello is built ------------------------------------------------
+
+
+async def opened_while(monkeypatch, change) -> None:
+    """Make `change()` happen inside the opening, once the socket is subscribed."""
+    open_sockets = services.open_sockets
+
+    def change_then_open(requests):
+        change()
+        return open_sockets(requests)
+
+    monkeypatch.setattr(services, "open_sockets", change_then_open)
+
+
+async def test_a_delete_during_the_hello_is_counted_once(ann, bob, monkeypatch):
+    news = await db(RoomFactory)(name="news")
+    await db(services.join_rooms)({(ann.id, news.id), (bob.id, news.id)})
+    doomed = (await db(services.send_message)(user=bob, room=news, body="hi @ann")).message
+    await db(services.send_message)(user=bob, room=news, body="stays")
+    await opened_while(
+        monkeypatch, lambda: services.delete_message(actor=bob, room=news, message_id=doomed.pk)
+    )
+    socket, hello = await open_socket(ann, "lobby")
+    (entry,) = [room for room in hello["rooms"] if room["name"] == "news"]
+    assert (entry["unread"], entry["mentions"]) == (1, 0)
+    await socket.send({"type": "ping"})
+    frames = await frames_until(socket, "pong")
+    assert not [frame for frame in frames if frame["type"] == "activity_deleted"], frames
+    await socket.close()
+
+
+async def test_an_edit_during_the_hello_is_counted_once(ann, bob, monkeypatch):
+    news = await db(RoomFactory)(name="news")
+    await db(services.join_rooms)({(ann.id, news.id), (bob.id, news.id)})
+    sent = (await db(services.send_message)(user=bob, room=news, body="hi")).message
+    await opened_while(
+        monkeypatch,
+        lambda: services.edit_message(user=bob, room=news, message_id=sent.pk, body="hi @ann"),
+    )
+    socket, hello = await open_socket(ann, "lobby")
+    (entry,) = [room for room in hello["rooms"] if room["name"] == "news"]
+    assert (entry["unread"], entry["mentions"]) == (1, 1)
+    await socket.send({"type": "ping"})
+    frames = await frames_until(socket, "pong")
+    assert not [frame for frame in frames if frame["type"] == "activity_edited"], frames
+    # A later edit is news, though the same message's earlier one was counted.
+    await db(services.edit_message)(user=bob, room=news, message_id=sent.pk, body="hi all")
+    edited = await socket.receive_type("activity_edited")
+    assert (edited["mentions"], edited["previous_mentions"]) == ([], [ann.id])
+    await socket.close()
