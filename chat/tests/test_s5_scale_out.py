@@ -1,0 +1,69 @@
+"""SPEC §9 across processes: a delete made through one server reaches a member's socket in
+another room on another server as `activity_deleted`."""
+
+from __future__ import annotations
+
+import json
+
+from chat.tests.test_scale_out import make_users
+from tests.support.clients import recv_until, run_async, ws_connect
+
+
+def test_a_delete_through_one_process_reaches_a_member_elsewhere_on_the_other(
+    start_server, shared_env
+):
+    first, second = start_server(shared_env), start_server(shared_env)
+    ann, bob = make_users(shared_env, "ann", "bob")
+
+    async def chat() -> None:
+        # ann joins news, then watches town from the first process; bob speaks in news
+        # through the second.
+        async with ws_connect(first, "news", ann.session) as joining:
+            await recv_until(joining, "hello")
+        async with (
+            ws_connect(first, "town", ann.session) as watcher,
+            ws_connect(second, "news", bob.session) as speaker,
+        ):
+            hello = await recv_until(watcher, "hello")
+            assert {room["name"] for room in hello["rooms"]} == {"news", "town"}
+            await recv_until(speaker, "hello")
+            await speaker.send(json.dumps({"type": "message", "body": "oops @ann"}))
+            sent = await recv_until(speaker, "message")
+            activity = await recv_until(watcher, "activity")
+            assert activity["id"] == sent["id"]
+            await speaker.send(json.dumps({"type": "delete", "id": sent["id"]}))
+            deleted = await recv_until(watcher, "activity_deleted")
+            assert deleted == {
+                "type": "activity_deleted", "room": "news", "id": sent["id"],
+                "seq": sent["seq"], "user_id": sent["user"]["id"],
+                "mentions": [hello["you"]["id"]],
+            }  # fmt: skip
+
+    run_async(chat())
+
+
+def test_an_edit_through_one_process_moves_a_mention_for_a_member_on_the_other(
+    start_server, shared_env
+):
+    first, second = start_server(shared_env), start_server(shared_env)
+    ann, bob = make_users(shared_env, "ann", "bob")
+
+    async def chat() -> None:
+        async with ws_connect(first, "news", ann.session) as joining:
+            await recv_until(joining, "hello")
+        async with (
+            ws_connect(first, "town", ann.session) as watcher,
+            ws_connect(second, "news", bob.session) as speaker,
+        ):
+            hello = await recv_until(watcher, "hello")
+            await recv_until(speaker, "hello")
+            await speaker.send(json.dumps({"type": "message", "body": "hello"}))
+            sent = await recv_until(speaker, "message")
+            await recv_until(watcher, "activity")
+            await speaker.send(json.dumps({"type": "edit", "id": sent["id"], "body": "hi @ann"}))
+            edited = await recv_until(watcher, "activity_edited")
+            assert (edited["id"], edited["mentions"], edited["previous_mentions"]) == (
+                sent["id"], [hello["you"]["id"]], [],
+            )  # fmt: skip
+
+    run_async(chat())
