@@ -371,6 +371,7 @@ def rooms_counted(
                 seq__gt=F("room__memberships__last_read_seq"),
             )
             .filter(Q(deleted__gte=since) | Q(edited__gte=since))
+            .order_by()
             .values_list("room__memberships__user_id", "id", "deleted", "edited")
         )
         deleted: dict[int, set[int]] = {user_id: set() for user_id in user_ids}

@@ -1,10 +1,13 @@
-"""SPEC §9 across processes: a delete made through one server reaches a member's socket in
-another room on another server as `activity_deleted`."""
+"""Across real server processes sharing PostgreSQL and Redis: a delete or an edit made through
+one server reaches a member's socket in another room on another server (`activity_deleted`,
+`activity_edited`), and a role change reaches the member's socket in the room (`role`)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from chat.tests.test_private_scale_out import form_post
 from chat.tests.test_scale_out import make_users
 from tests.support.clients import recv_until, run_async, ws_connect
 
@@ -67,3 +70,22 @@ def test_an_edit_through_one_process_moves_a_mention_for_a_member_on_the_other(
             )  # fmt: skip
 
     run_async(chat())
+
+
+def test_a_role_change_through_one_process_reaches_the_members_socket_on_the_other(
+    start_server, shared_env
+):
+    first, second = start_server(shared_env), start_server(shared_env)
+    ann, bob = make_users(shared_env, "ann", "bob")
+    form_post(first, ann.session, "/chat/new/", {"name": "secret", "private": "on"})
+    form_post(first, ann.session, "/chat/secret/members/add/", {"username": "bob"})
+
+    async def promote() -> None:
+        async with ws_connect(second, "secret", bob.session) as socket:
+            await recv_until(socket, "hello")
+            path = "/chat/secret/moderators/add/"
+            await asyncio.to_thread(form_post, first, ann.session, path, {"username": "bob"})
+            role = await recv_until(socket, "role", timeout=10)
+            assert role == {"type": "role", "room": "secret", "role": "moderator"}
+
+    run_async(promote())
