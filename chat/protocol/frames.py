@@ -155,9 +155,10 @@ def read_frame(room: str, seq: int, unread: int, mentions: int, last_seq: int) -
     }
 
 
-def role_frame(room: str, role: str) -> dict:
-    """Your role in the room changed: `owner`, `moderator` or `member`."""
-    return {"type": "role", "room": room, "role": role}
+def role_frame(room: str, role: str, moderates: bool) -> dict:
+    """Your role in the room changed (`owner`, `moderator` or `member`), and whether you now
+    moderate it (a room role, or the site's Moderators group)."""
+    return {"type": "role", "room": room, "role": role, "moderates": moderates}
 
 
 def reported_frame(message_id: int) -> dict:

@@ -109,16 +109,17 @@ def set_room_moderator(*, actor, room: Room, username: str, moderator: bool) -> 
         membership.role = wanted
         change = "Named" if moderator else "Removed"
         log_action(actor, room, f"{change} room moderator {user.username}.")
-        announce_role(user.pk, room, wanted)
+        # The Moderators group moderates every room, whatever the room role.
+        announce_role(user.pk, room, wanted, moderator or is_moderator(user))
     return membership
 
 
-def announce_role(user_id: int, room: Room, role: str) -> None:
+def announce_role(user_id: int, room: Room, role: str, moderates: bool) -> None:
     """After commit, tell the user's sockets open in the room (on every process) their role.
 
     Powers are checked on every action, so this only lets the page show what is allowed.
     """
-    text = protocol.encode(protocol.role_frame(room.name, role))
+    text = protocol.encode(protocol.role_frame(room.name, role, moderates))
     event = events.UserFrame(user=user_id, text=text, room=room.pk)
     transaction.on_commit(lambda: events.publish(event))
 

@@ -30,14 +30,29 @@ async def test_a_role_change_reaches_the_users_sockets_in_that_room_only(ann, ca
     elsewhere, _ = await open_socket(carol, "lobby")
     await db(services.set_room_moderator)(actor=ann, room=room, username="carol", moderator=True)
     assert await inside.receive_type("role") == {
-        "type": "role", "room": "secret", "role": "moderator"
+        "type": "role", "room": "secret", "role": "moderator", "moderates": True
     }  # fmt: skip
     await db(services.set_room_moderator)(actor=ann, room=room, username="carol", moderator=False)
-    assert (await inside.receive_type("role"))["role"] == "member"
+    demoted = await inside.receive_type("role")
+    assert (demoted["role"], demoted["moderates"]) == ("member", False)
     await elsewhere.roundtrip()
     assert await elsewhere.nothing_more()
     for socket in (inside, elsewhere):
         await socket.close()
+
+
+async def test_a_site_moderator_made_a_plain_member_still_moderates_the_room(ann, mod):
+    room = await db(private_room)(ann, mod, name="secret")
+    await db(services.set_room_moderator)(
+        actor=ann, room=room, username=mod.username, moderator=True
+    )
+    socket, _ = await open_socket(mod, "secret")
+    await db(services.set_room_moderator)(
+        actor=ann, room=room, username=mod.username, moderator=False
+    )
+    role = await socket.receive_type("role")
+    assert (role["role"], role["moderates"]) == ("member", True)
+    await socket.close()
 
 
 # The handshake ------------------------------------------------------------------------
