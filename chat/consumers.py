@@ -1,6 +1,11 @@
-"""The chat socket: a thin adapter between WebSocket frames and the services."""
+"""The chat socket: a thin adapter between WebSocket frames and the services.
+
+Its life (admission, hello, closing) and delivery are here; what each client
+command does is in ``chat.realtime.commands``.
+"""
 
 import asyncio
+import json
 import logging
 from urllib.parse import parse_qs
 
@@ -9,6 +14,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chat import protocol, selectors, services, transport
+from chat.realtime import commands
 from chat.realtime.runtime import get_runtime
 from chat.services import ChatError
 from jabber import clock, events
@@ -33,6 +39,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     opened = False  # accepted: frames may be sent
     close_sent = False
     closing: events.CloseSockets | None = None  # a close event that came before accept
+    counted = selectors.Counted()  # recent deletes and edits the hello's counts include
+
+    @property
+    def room_id(self) -> int | None:
+        """The room this socket is open in, once admitted (the hub picks sockets by it)."""
+        return None if self.room is None else self.room.id
 
     # Connection lifecycle -----------------------------------------------------
 
@@ -112,11 +124,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Found once here: deliver() checks its buffer and writes on every frame.
         self.connection = transport.connection_for(self.base_send)
         self.connection.allow_buffering(4 * settings.JABBER_SLOW_CLIENT_BUFFER)
+        self.counted = opened.counted
         for frame in opened.frames:
             await self.send_frame(frame)
         self.ready = True
         for text in self.pending:
-            await self.send(text_data=text)
+            if not self._already_counted(text):
+                await self.send(text_data=text)
         self.pending = []
         if opened.changed:
             await self.runtime.announcer.announce(self.room.id, opened.online)
@@ -152,7 +166,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return False
         return int(value)
 
-    def _join_presence(self) -> presence.PresenceChange:
+    def join_presence(self) -> presence.PresenceChange:
         return presence.join(
             socket_key=self.key,
             user_id=self.user_id,
@@ -249,131 +263,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         logger.warning("user %s sent a bad frame: %s (%s)", self.user_id, code, detail)
         await self.send_frame(protocol.error_frame(code, detail))
 
-    async def on_message(self, command: protocol.SendCommand) -> None:
-        result = await self.runtime.sends.submit(
-            services.SendRequest(
-                self.user,
-                self.room,
-                command.body,
-                command.client_id,
-                command.reply_to,
-                command.attachments,
-            )
-        )
-        if not result.created:
-            # A resend: only the sender hears of it again.
-            message = result.message
-            if message.deleted:
-                # client_id lets the sender clear its pending copy.
-                frame = protocol.message_deleted_frame(message.id)
-                await self.reply({**frame, "client_id": message.client_id})
-            else:
-                # Read again: the original's attachments and reactions as they are now.
-                payload = await database_sync_to_async(selectors.message_payload)(message.id)
-                await self.reply(protocol.message_frame(payload))
-
-    async def on_history(self, command: protocol.HistoryCommand) -> None:
-        if command.around is not None:
-            messages, before, after = await database_sync_to_async(services.read_history_around)(
-                self.user, self.room, command.around, command.limit
-            )
-            frame = protocol.history_frame(
-                messages, before, has_more_before=before, has_more_after=after
-            )
-            await self.reply(frame)
-            return
-        messages, has_more = await database_sync_to_async(services.read_history)(
-            self.user, self.room, before=command.before, after=command.after, limit=command.limit
-        )
-        await self.reply(protocol.history_frame(messages, has_more))
-
-    async def on_typing(self, command: protocol.TypingCommand) -> None:
-        relay = await database_sync_to_async(services.should_relay_typing)(
-            self.user_id, self.room.id
-        )
-        if relay:
-            frame = protocol.typing_frame(protocol.user_payload(self.user))
-            await events.publish_async(
-                services.room_frame(self.room.id, frame, except_user=self.user_id)
-            )
-
-    async def on_ping(self, command: protocol.PingCommand) -> None:
-        ended, seq, rejoined, changed = await database_sync_to_async(self._heartbeat)()
-        if ended is not None:
-            # The account or the session is gone, and its closing event was lost.
-            await self.close(ended)
-            return
-        # Group memberships expire, and vanish when Redis restarts empty.
-        await self.hub.refresh(force=rejoined)
-        if changed:
-            await self.runtime.announcer.announce(self.room.id)
-        await self.reply(protocol.pong_frame(seq))
-
-    async def on_edit(self, command: protocol.EditCommand) -> None:
-        await database_sync_to_async(services.edit_message)(
-            user=self.user, room=self.room, message_id=command.id, body=command.body
-        )
-
-    async def on_delete(self, command: protocol.DeleteCommand) -> None:
-        await database_sync_to_async(services.delete_message)(
-            actor=self.user, room=self.room, message_id=command.id
-        )
-
-    async def on_react(self, command: protocol.ReactCommand) -> None:
-        result = await database_sync_to_async(services.react)(
-            user=self.user,
-            room=self.room,
-            message_id=command.id,
-            emoji=command.emoji,
-            added=command.added,
-        )
-        if not result.changed:
-            # Nothing to broadcast: the sender alone hears how things stand.
-            await self.reply(result.frame)
-
-    async def on_read(self, command: protocol.ReadCommand) -> None:
-        # Every socket of the user, this one included, hears `read` if it moved.
-        await database_sync_to_async(services.mark_read)(self.user, self.room, command.seq)
-
-    async def on_report(self, command: protocol.ReportCommand) -> None:
-        await database_sync_to_async(services.report_message)(
-            user=self.user, room=self.room, message_id=command.id, reason=command.reason
-        )
-        # A repeat is answered the same: the reporter learns nothing about other reports.
-        await self.reply(protocol.reported_frame(command.id))
-
-    handlers = {
-        protocol.SendCommand: on_message,
-        protocol.HistoryCommand: on_history,
-        protocol.TypingCommand: on_typing,
-        protocol.PingCommand: on_ping,
-        protocol.EditCommand: on_edit,
-        protocol.DeleteCommand: on_delete,
-        protocol.ReactCommand: on_react,
-        protocol.ReadCommand: on_read,
-        protocol.ReportCommand: on_report,
-    }
-
-    def _heartbeat(self) -> tuple[CloseCode | None, int, bool, bool]:
-        """Re-check ban, account and session, and refresh presence when due.
-
-        Returns the close code the socket must end with (None: it stays), the
-        room's latest seq, whether this socket had been pruned and re-joined, and
-        whether that changed the online list. Raises `banned`.
-        """
-        ended = services.check_socket(self.user_id, self.room.id, self.session_key)
-        if ended is not None:
-            return ended, 0, False, False
-        now = clock.now()
-        rejoined = changed = False
-        # Refresh last-seen at most once per interval: pings must not become a write storm.
-        if now - self.last_touch >= settings.JABBER_PRESENCE_TOUCH_INTERVAL:
-            self.last_touch = now
-            if not presence.touch(self.key):
-                # Pruned while silent (a suspended laptop): come back online.
-                change = self._join_presence()
-                rejoined, changed = True, change.changed
-        return None, services.room_latest_seq(self.room.id), rejoined, changed
+    handlers = commands.HANDLERS
 
     # Frames from the hub and the channel layer ------------------------------
 
@@ -382,6 +272,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self.ready:
             if self.room is not None:
                 self.pending.append(text)
+            return
+        if self._already_counted(text):
             return
         buffered = self.connection.buffered_bytes()
         if buffered is not None and buffered > settings.JABBER_SLOW_CLIENT_BUFFER:
@@ -394,6 +286,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.connection.abort()
             return
         await self.connection.deliver(text, wire)
+
+    def _already_counted(self, text: str) -> bool:
+        """An `activity_deleted` or `activity_edited` of a change the hello's counts hold: the
+        client would subtract or add it twice."""
+        if not (self.counted.deleted or self.counted.edited):
+            return False
+        if not text.startswith(('{"type":"activity_deleted"', '{"type":"activity_edited"')):
+            return False
+        return self.counted.includes(json.loads(text))
 
     async def close_by_event(self, event: events.CloseSockets) -> None:
         """A ban, logout or deactivation ends this socket (handed over by the hub)."""

@@ -1,13 +1,14 @@
 """Read-only queries: history pages, the lobby, restrictions in force."""
 
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
-from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subquery
+from django.db import connection, transaction
+from django.db.models import Count, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 
 from chat import protocol
@@ -359,6 +360,71 @@ def _name_direct_rooms(found: dict[int, list[dict]]) -> None:
             # Kept off the row: the title differs for each of the two.
             entry["title"] = username
         entry["peer"] = {"id": peer_id, "username": username, "online": peer_id in online}
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What the counts of `hello.rooms` already include of recent deletes and edits.
+
+    `deleted`: ids of messages already left out; `edited`: message id -> the
+    `edited` timestamp (as frames carry it) whose mentions were counted.
+    """
+
+    deleted: frozenset[int] = frozenset()
+    edited: dict[int, str] = field(default_factory=dict)
+
+    def includes(self, frame: dict) -> bool:
+        """Whether an `activity_deleted` or `activity_edited` frame is already in the counts."""
+        if frame.get("type") == "activity_deleted":
+            return frame.get("id") in self.deleted
+        if frame.get("type") == "activity_edited":
+            counted = self.edited.get(frame.get("id"))
+            return counted is not None and (frame.get("edited") or "") <= counted
+        return False
+
+
+def rooms_counted(
+    user_ids: Collection[int], since: datetime
+) -> tuple[dict[int, list[dict]], dict[int, Counted]]:
+    """rooms_for_many, and which deletes and edits since `since` its counts include.
+
+    Read in one snapshot, so an `activity_deleted` or `activity_edited` event of a
+    change the counts already hold can be told from one of a later change.
+    """
+    with _one_snapshot():
+        rooms = rooms_for_many(user_ids)
+        rows = (
+            Message.objects.filter(
+                room__memberships__user_id__in=list(user_ids),
+                seq__gt=F("room__memberships__last_read_seq"),
+            )
+            .filter(Q(deleted__gte=since) | Q(edited__gte=since))
+            .order_by()
+            .values_list("room__memberships__user_id", "id", "deleted", "edited")
+        )
+        deleted: dict[int, set[int]] = {user_id: set() for user_id in user_ids}
+        edited: dict[int, dict[int, str]] = {user_id: {} for user_id in user_ids}
+        for user_id, message_id, deleted_at, edited_at in rows:
+            if deleted_at is not None:
+                deleted[user_id].add(message_id)
+            elif edited_at is not None:
+                edited[user_id][message_id] = protocol.timestamp(edited_at)
+    counted = {
+        user_id: Counted(frozenset(deleted[user_id]), edited[user_id]) for user_id in user_ids
+    }
+    return rooms, counted
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """The queries inside see the database as of one moment (SQLite's transactions always do;
+    PostgreSQL's default, read committed, takes a snapshot per statement)."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
 
 
 def rooms_for(user) -> list[dict]:

@@ -87,11 +87,13 @@ class PresenceChanged:
 
 @dataclass(frozen=True)
 class UserFrame:
-    """A frame, encoded once, for every socket of one user, in any room (read positions)."""
+    """A frame, encoded once, for every socket of one user (read positions), or for those of
+    the user's sockets that are open in `room` (a role change)."""
 
     type: ClassVar[str] = "user.frame"
     user: int
     text: str
+    room: int | None = None
 
     def group(self) -> str:
         return control_group()

@@ -29,6 +29,7 @@ from chat.protocol.commands import (  # noqa: F401
 from chat.protocol.frames import (  # noqa: F401
     FRAME_BUDGET,
     activity_deleted_frame,
+    activity_edited_frame,
     activity_frame,
     error_frame,
     hello_frame,
@@ -44,6 +45,7 @@ from chat.protocol.frames import (  # noqa: F401
     report_frame,
     report_resolved_frame,
     reported_frame,
+    role_frame,
     split_to_fit,
     typing_frame,
 )
@@ -66,8 +68,9 @@ from chat.protocol.payloads import (  # noqa: F401
 # Every `type` the server sends to a client (docs/protocol.md, "Server frames").
 SERVER_FRAME_TYPES = frozenset(
     {"hello", "message", "history", "pong", "presence", "typing", "message_edited",
-     "message_deleted", "error", "reaction", "activity", "activity_deleted", "read",
-     "reported", "report", "report_resolved"}
+     "message_deleted", "error", "reaction", "activity", "activity_deleted", "activity_edited",
+     "read",
+     "reported", "report", "report_resolved", "role"}
 )  # fmt: skip
 # Every `type` a client may send (docs/protocol.md, "Client frames").
 CLIENT_FRAME_TYPES = frozenset(

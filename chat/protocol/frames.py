@@ -121,6 +121,28 @@ def activity_deleted_frame(
     }
 
 
+def activity_edited_frame(
+    room: str,
+    message_id: int,
+    seq: int,
+    user_id: int,
+    mentions: list,
+    previous_mentions: list,
+    edited: str | None,
+) -> dict:
+    """An edit in another of the user's rooms changed whom the message mentions."""
+    return {
+        "type": "activity_edited",
+        "room": room,
+        "id": message_id,
+        "seq": seq,
+        "user_id": user_id,
+        "mentions": mentions,
+        "previous_mentions": previous_mentions,
+        "edited": edited,
+    }
+
+
 def read_frame(room: str, seq: int, unread: int, mentions: int, last_seq: int) -> dict:
     """A read position moved: `seq`, and the room's counts from there up to `last_seq`."""
     return {
@@ -131,6 +153,12 @@ def read_frame(room: str, seq: int, unread: int, mentions: int, last_seq: int) -
         "mentions": mentions,
         "last_seq": last_seq,
     }
+
+
+def role_frame(room: str, role: str, moderates: bool) -> dict:
+    """Your role in the room changed (`owner`, `moderator` or `member`), and whether you now
+    moderate it (a room role, or the site's Moderators group)."""
+    return {"type": "role", "room": room, "role": role, "moderates": moderates}
 
 
 def reported_frame(message_id: int) -> dict:

@@ -27,6 +27,7 @@ class Member(Protocol):
     """A local socket as the hub sees it."""
 
     user_id: int
+    room_id: int | None
 
     async def deliver(self, text: str, wire: bytes) -> None: ...
 
@@ -130,7 +131,10 @@ class Hub:
                         "hub: closing a socket of user %s failed: %r", member.user_id, error
                     )
         elif isinstance(event, events.UserFrame):
-            await self._deliver_text(self.groups.get(user_group(event.user)), event.text)
+            members = self.groups.get(user_group(event.user))
+            if members and event.room is not None:
+                members = {k: m for k, m in members.items() if m.room_id == event.room}
+            await self._deliver_text(members, event.text)
         elif isinstance(event, events.RoomActivity):
             # Every hub hears every batch; only rooms with members here cost more than a lookup.
             for room_id, text in event.items:

@@ -1,15 +1,17 @@
 """Every state change of the chat, one module per topic, called by the consumer, admin and tests.
 
-``messages`` (send, edit, delete), ``reactions``, ``enforcement`` (bans, account
-and session re-checked where they bite), ``handshake`` (admitting and opening sockets),
-``moderation`` (bans, mutes, the admin log), ``rooms``, ``reads`` (read positions,
-mentions), ``members`` (members, room moderators, invite links), ``direct`` (direct
+``messages`` (sending), ``editing`` (edits, deletes), ``writing`` (the rules
+both obey), ``reactions``, ``enforcement`` (bans, account and session re-checked
+where they bite), ``handshake`` (admitting and opening sockets), ``moderation``
+(bans, mutes, the admin log), ``rooms``, ``reads`` (read positions, mentions),
+``members`` (members, room moderators, invite links), ``direct`` (direct
 messages), ``reports``, ``room_moderation`` (moderating from the room page), ``limits``
 (rate limits) and ``errors`` (the one error type). Functions return data and raise
 ``ChatError`` with a protocol error code; the callers turn that into frames or pages.
 """
 
 from chat.services.direct import direct_peer_ids, open_direct
+from chat.services.editing import delete_message, delete_messages, edit_message
 from chat.services.enforcement import (
     check_not_banned,
     check_socket,
@@ -43,17 +45,7 @@ from chat.services.members import (
     set_room_moderator,
     user_named,
 )
-from chat.services.messages import (
-    SendRequest,
-    SendResult,
-    clean_body,
-    delete_message,
-    delete_messages,
-    edit_message,
-    room_frame,
-    send_message,
-    send_messages,
-)
+from chat.services.messages import SendRequest, SendResult, send_message, send_messages
 from chat.services.moderation import (
     MODERATE_PERMISSION,
     ban_detail,
@@ -80,6 +72,7 @@ from chat.services.rooms import (
     set_room_text,
     set_slow_mode,
 )
+from chat.services.writing import clean_body, room_frame
 
 __all__ = [
     "MODERATE_PERMISSION",

@@ -1,8 +1,9 @@
 """Opening a socket: admission at the door, then presence and the hello, in batches."""
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +15,11 @@ from chat.services.errors import ChatError, settle
 from chat.services.limits import join_bucket
 from chat.services.moderation import ban_error
 from chat.services.rooms import create_room, join_rooms
+from jabber import clock
 from presence import services as presence
+
+# Seconds back from the hello within which a delete or edit's event may still be on its way.
+COUNTED_HORIZON = 60
 
 
 @dataclass(frozen=True)
@@ -102,21 +107,33 @@ class Opened:
     online: list[dict]
     changed: bool  # the room's online list changed: announce it
     session_expires: datetime | None = None  # the login session's stored expiry
+    # Recent deletes and edits `hello.rooms` counts include: their events are dropped.
+    counted: selectors.Counted = dataclasses.field(default_factory=selectors.Counted)
 
 
 def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
     """Register presence and build each socket's hello, reading each room once per batch.
 
-    Called once the sockets are subscribed to their user's group, so a ban saved
-    after this check reaches them as an event, and one saved before is found here
-    (`banned`). The socket cap is enforced here, on stored rows, so concurrent
-    handshakes cannot exceed it (`forbidden`). Sockets of one room that resume
+    Called once the sockets are subscribed to their user's group, so a ban or a
+    removal saved after this check reaches them as an event, and one saved before
+    is found here (`banned`; `not_found` for a private room or direct message).
+    The socket cap is enforced here, on stored rows, so concurrent handshakes
+    cannot exceed it (`forbidden`). Sockets of one room that resume
     from the same id share their replay; each room's online list is read once,
     after every socket of the batch is in it.
     """
     bans = selectors.active_bans({(r.user.pk, r.room.pk) for r in requests})
+    # A removal from a private room or direct message saved since admission; one saved
+    # after this reaches the socket as its closing event (it is subscribed already).
+    members = access.visible_pairs(
+        (r.user.pk, r.room) for r in requests if r.room.kind != Room.Kind.PUBLIC
+    )
     outcomes: list[Opened | ChatError | None] = [
-        ban_error(bans[r.user.pk, r.room.pk]) if (r.user.pk, r.room.pk) in bans else None
+        ban_error(bans[r.user.pk, r.room.pk])
+        if (r.user.pk, r.room.pk) in bans
+        else ChatError("not_found", "No such room.")
+        if r.room.kind != Room.Kind.PUBLIC and (r.user.pk, r.room.pk) not in members
+        else None
         for r in requests
     ]
     joining = [r for r, outcome in zip(requests, outcomes, strict=True) if outcome is None]
@@ -173,10 +190,16 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
             if isinstance(outcome, Opened) and r.room.kind == Room.Kind.PUBLIC
         }
     )
-    # After joining: the room itself is one of them, its read position from before.
-    rooms = selectors.rooms_for_many({r.user.pk for r in requests})
-    for request, outcome in zip(requests, outcomes, strict=True):
+    # After joining: the room itself is one of them, its read position from before. Deletes
+    # and edits the counts include are noted, for the socket to drop their late events
+    # (theirs can reach it only since it subscribed, just now).
+    since = clock.utcnow() - timedelta(seconds=COUNTED_HORIZON)
+    rooms, counted = selectors.rooms_counted({r.user.pk for r in requests}, since)
+    for index, (request, outcome) in enumerate(zip(requests, outcomes, strict=True)):
         if isinstance(outcome, Opened):
+            outcome = outcomes[index] = dataclasses.replace(
+                outcome, counted=counted[request.user.pk]
+            )
             hello, own_rooms = outcome.frames[0], rooms[request.user.pk]
             hello["rooms"] = own_rooms
             hello["last_read_seq"] = next(

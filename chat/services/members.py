@@ -12,6 +12,7 @@ from chat import access, protocol
 from chat.models import Membership, Room
 from chat.services.errors import ChatError
 from chat.services.moderation import is_moderator, is_room_moderator, log_action
+from jabber import events
 from jabber.events import CloseCode
 
 INVITE_SALT = "jabber.chat.invite"
@@ -103,11 +104,24 @@ def set_room_moderator(*, actor, room: Room, username: str, moderator: bool) -> 
     if membership.role == wanted:
         already = "already" if moderator else "not"
         raise ChatError("bad_request", f"{user.username} is {already} a room moderator.")
-    Membership.objects.filter(pk=membership.pk).update(role=wanted)
-    membership.role = wanted
-    change = "Named" if moderator else "Removed"
-    log_action(actor, room, f"{change} room moderator {user.username}.")
+    with transaction.atomic():
+        Membership.objects.filter(pk=membership.pk).update(role=wanted)
+        membership.role = wanted
+        change = "Named" if moderator else "Removed"
+        log_action(actor, room, f"{change} room moderator {user.username}.")
+        # The Moderators group moderates every room, whatever the room role.
+        announce_role(user.pk, room, wanted, moderator or is_moderator(user))
     return membership
+
+
+def announce_role(user_id: int, room: Room, role: str, moderates: bool) -> None:
+    """After commit, tell the user's sockets open in the room (on every process) their role.
+
+    Powers are checked on every action, so this only lets the page show what is allowed.
+    """
+    text = protocol.encode(protocol.role_frame(room.name, role, moderates))
+    event = events.UserFrame(user=user_id, text=text, room=room.pk)
+    transaction.on_commit(lambda: events.publish(event))
 
 
 def invite_token(*, actor, room: Room) -> str:

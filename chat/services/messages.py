@@ -1,110 +1,41 @@
-"""The life of a message: sent (in batches), edited, deleted; broadcast after commit."""
+"""Sending messages: judged, numbered and stored in batches, broadcast after commit.
+
+The rules every write obeys (clean bodies, locks and mutes, slow mode, the send
+rate, rendering) are in ``writing``; edits and deletes in ``editing``.
+"""
 
 import threading
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet, Subquery, Value
+from django.db.models import F, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from accounts import services as accounts
-from chat import formatting, protocol, selectors
+from chat import protocol, selectors
 from chat.models import Attachment, Message, Room
 from chat.services.direct import direct_peer_ids
-from chat.services.enforcement import check_not_banned
 from chat.services.errors import ChatError, settle
-from chat.services.limits import send_bucket
-from chat.services.moderation import ban_error, is_moderator, is_room_moderator, log_action
-from chat.services.reads import (
-    activity_event,
-    advance_senders,
-    deleted_activity_event,
-    record_mentions,
-    rewrite_mentions,
+from chat.services.moderation import ban_error, is_moderator
+from chat.services.reads import activity_event, advance_senders, record_mentions
+from chat.services.writing import (
+    check_may_write,
+    check_slow_mode,
+    clean_body,
+    render,
+    room_frame,
+    take_send_token,
 )
 from jabber import clock, events
-
-# Characters that make text lie about itself: bidi overrides and isolates, and
-# invisible zero-width marks. ZWJ and ZWNJ stay (emoji sequences, Persian).
-_STRIPPED = dict.fromkeys(
-    [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200B, 0x2060, 0xFEFF, 0x00AD]
-)
 
 
 @dataclass(frozen=True)
 class SendResult:
     message: Message
     created: bool
-
-
-def clean_body(body: str, client_id: str | None = None, *, allow_empty: bool = False) -> str:
-    """Normalise a message body, or raise empty / too_long / bad_request.
-
-    `allow_empty`: a message carrying attachments may have no text.
-    """
-    try:
-        body.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ChatError("bad_request", "body is not valid Unicode.", client_id=client_id) from None
-    body = unicodedata.normalize("NFC", body).translate(_STRIPPED)
-    # Control characters other than newline and tab never belong in chat text.
-    body = "".join(
-        char for char in body if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cs")
-    )
-    body = body.strip()
-    if not body and not allow_empty:
-        raise ChatError("empty", "The message is empty.", client_id=client_id)
-    if len(body) > settings.JABBER_MAX_BODY:
-        raise ChatError(
-            "too_long",
-            f"Messages are at most {settings.JABBER_MAX_BODY} characters.",
-            client_id=client_id,
-        )
-    return body
-
-
-def check_may_write(
-    user, room: Room, client_id: str | None, *, muted: bool, moderates: bool | None = None
-) -> None:
-    """Refuse a write in a locked room (but from its moderators) or from a muted user.
-
-    `moderates`: whether the user moderates the room, if the caller knows (a batch does).
-    """
-    if room.locked and not (is_room_moderator(user, room) if moderates is None else moderates):
-        raise ChatError("room_locked", "This room is read-only.", client_id=client_id)
-    if muted:
-        raise ChatError("muted", "You are muted in this room.", client_id=client_id)
-
-
-def _check_slow_mode(
-    user, room: Room, client_id: str | None, last: datetime | None, moderates: bool | None = None
-) -> None:
-    """One message per slow_mode_seconds, `last` being the user's previous one in the room."""
-    if not room.slow_mode_seconds or last is None:
-        return
-    if is_room_moderator(user, room) if moderates is None else moderates:
-        return
-    elapsed = (clock.utcnow() - last).total_seconds()
-    if elapsed < room.slow_mode_seconds:
-        raise ChatError(
-            "rate_limited",
-            f"Slow mode: one message every {room.slow_mode_seconds} s.",
-            retry_after=room.slow_mode_seconds - elapsed,
-            client_id=client_id,
-        )
-
-
-def _take_send_token(user, client_id: str | None) -> None:
-    wait = send_bucket().take(user.id)
-    if wait:
-        raise ChatError(
-            "rate_limited", "You are sending too fast.", retry_after=wait, client_id=client_id
-        )
 
 
 @dataclass(frozen=True)
@@ -240,8 +171,8 @@ def _store(
             )
             if room.slow_mode_seconds and (user.pk, room.pk) not in last_sent:
                 last_sent[user.pk, room.pk] = selectors.last_message_time(user.pk, room)
-            _check_slow_mode(user, room, client_id, last_sent.get((user.pk, room.pk)), moderates)
-            _take_send_token(user, client_id)
+            check_slow_mode(user, room, client_id, last_sent.get((user.pk, room.pk)), moderates)
+            take_send_token(user, client_id)
         except ChatError as error:
             outcomes[index] = error
             continue
@@ -314,11 +245,6 @@ def _blocked_in_direct_rooms(
     }
     blocks = accounts.blocked_pairs({(other, sender) for other, sender, _ in wanted})
     return {(sender, room_id) for other, sender, room_id in wanted if (other, sender) in blocks}
-
-
-def render(body: str, room_id: int) -> formatting.Rendered:
-    """A body's HTML, plain text and mentions (of the room's active members), made once."""
-    return formatting.render(body, lambda names: selectors.member_ids_by_name(room_id, names))
 
 
 def _originals(message_ids: set[int]) -> dict[int, Message]:
@@ -436,84 +362,3 @@ def _retry_once(request: SendRequest) -> SendResult | ChatError:
         return send_messages([request])[0]
     finally:
         _retrying.active = False
-
-
-def _own_visible_message(room: Room, message_id: int) -> Message:
-    message = (
-        Message.objects.select_for_update(of=("self",))
-        .select_related("user", "room", "reply_to__user")
-        .filter(pk=message_id, room=room, deleted__isnull=True)
-        .first()
-    )
-    if message is None:
-        raise ChatError("not_found", "No such message in this room.")
-    return message
-
-
-def edit_message(*, user, room: Room, message_id: int, body: str) -> Message:
-    """Change the body of one's own message and broadcast `message_edited`."""
-    body = clean_body(body, allow_empty=True)
-    with transaction.atomic():
-        room = Room.objects.get(pk=room.pk)
-        check_not_banned(user.pk, room.pk)
-        message = _own_visible_message(room, message_id)
-        if message.user_id != user.id:
-            raise ChatError("forbidden", "You can only edit your own messages.")
-        if not body and not message.attachments.exists():
-            raise ChatError("empty", "The message is empty.")
-        check_may_write(user, room, None, muted=bool(selectors.muted_pairs({(user.pk, room.pk)})))
-        # An edit is a write too: slow mode counts it, or edits would post around it.
-        last = selectors.last_write_time(user.pk, room) if room.slow_mode_seconds else None
-        _check_slow_mode(user, room, None, last)
-        _take_send_token(user, None)
-        rendered = render(body, room.pk)
-        message.body, message.html, message.text = body, rendered.html, rendered.text
-        message.mentions = rendered.mentions
-        message.edited = clock.utcnow()
-        message.save(update_fields=["body", "html", "text", "mentions", "edited"])
-        rewrite_mentions(message)
-        reactions = selectors.reactions_by_message([message.pk]).get(message.pk)
-        files = selectors.attachments_by_message([message.pk]).get(message.pk)
-        payload = protocol.message_payload(message, reactions, files)
-        event = room_frame(room.id, protocol.message_edited_frame(payload))
-        transaction.on_commit(lambda: events.publish(event))
-    return message
-
-
-def delete_message(*, actor, room: Room, message_id: int) -> Message:
-    """Hide a message (one's own, or any for a moderator) and broadcast `message_deleted`."""
-    with transaction.atomic():
-        check_not_banned(actor.pk, room.pk)
-        message = _own_visible_message(room, message_id)
-        if message.user_id != actor.id and not is_room_moderator(actor, room):
-            raise ChatError("forbidden", "You can only delete your own messages.")
-        _hide(message, actor)
-    return message
-
-
-def delete_messages(*, actor, messages: QuerySet[Message]) -> int:
-    """Hide many messages at once (the admin action); each room hears of each one."""
-    count = 0
-    with transaction.atomic():
-        for message in (
-            messages.select_for_update().select_related("room").filter(deleted__isnull=True)
-        ):
-            _hide(message, actor)
-            count += 1
-    return count
-
-
-def _hide(message: Message, actor) -> None:
-    message.deleted = clock.utcnow()
-    message.deleted_by = actor
-    message.save(update_fields=["deleted", "deleted_by"])
-    if message.user_id != actor.id:
-        log_action(actor, message, "Deleted (hidden) message.")
-    event = room_frame(message.room_id, protocol.message_deleted_frame(message.pk))
-    activity = deleted_activity_event(message)
-    transaction.on_commit(lambda: events.publish(event, activity))
-
-
-def room_frame(room_id: int, frame: dict, *, except_user: int | None = None) -> events.RoomFrame:
-    """The event carrying a frame to every socket in a room, encoded once here for all."""
-    return events.RoomFrame(room=room_id, text=protocol.encode(frame), except_user=except_user)

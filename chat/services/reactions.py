@@ -9,7 +9,7 @@ from django.db import transaction
 from chat import protocol, selectors
 from chat.models import Message, Reaction, Room
 from chat.services.errors import ChatError
-from chat.services.messages import check_may_write, room_frame
+from chat.services.writing import check_may_write, room_frame
 from jabber import events
 from jabber.ratelimit import Bucket
 

@@ -76,6 +76,20 @@ def deleted_activity_event(message: Message) -> events.RoomActivity:
     return events.RoomActivity(items=[[message.room_id, protocol.encode(frame)]])
 
 
+def edited_activity_event(message: Message, previous_mentions: list) -> events.RoomActivity:
+    """The `activity_edited` frame of an edit that changed whom a message mentions."""
+    frame = protocol.activity_edited_frame(
+        message.room.name,
+        message.pk,
+        message.seq,
+        message.user_id,
+        message.mentions,
+        previous_mentions,
+        protocol.timestamp(message.edited),
+    )
+    return events.RoomActivity(items=[[message.room_id, protocol.encode(frame)]])
+
+
 def mark_read(user, room: Room, seq: int) -> dict | None:
     """Raise the member's read position to `seq` (clamped to the room's last; never lowered).
 

@@ -9,8 +9,8 @@ from django.db.models import Q, QuerySet
 from chat import protocol, selectors
 from chat.models import Membership, Message, Report, Room
 from chat.moderators import MODERATORS_GROUP
+from chat.services.editing import delete_messages
 from chat.services.errors import ChatError
-from chat.services.messages import delete_messages
 from chat.services.moderation import ban_user, log_action, mute_user
 from jabber import clock, events
 
