@@ -83,14 +83,12 @@ def mention_candidates(body: str) -> set[str]:
         run = match.group(1)
         if len(run) > _USERNAME_MAX_LENGTH:
             continue
-        # Emphasis delimiters (`_hi @bob_`) are username characters in the raw body.
-        for name in (
-            run,
-            run.rstrip(_TRAILING_PUNCTUATION),
-            run.rstrip(_TRAILING_PUNCTUATION + "_"),
-        ):
-            if name:
-                names.add(name.lower())
+        # Emphasis delimiters (`_hi @bob_`, `_@bob._`) are username characters in the raw
+        # body: the name in a text token may end before any "_" of the run.
+        for end in [len(run), *(index for index, char in enumerate(run) if char == "_")]:
+            for name in (run[:end], run[:end].rstrip(_TRAILING_PUNCTUATION)):
+                if name:
+                    names.add(name.lower())
     return names
 
 

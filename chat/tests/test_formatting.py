@@ -519,6 +519,7 @@ def test_any_body_renders_within_the_allow_list(body):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(MARKDOWN_PIECES, max_size=100).map("".join))
 @example("_hi @bob_ and *@ann.*")
+@example("_@ann._")
 def test_render_looks_up_only_names_among_the_mention_candidates(body):
     asked: list[str] = []
 
