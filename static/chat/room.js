@@ -310,9 +310,10 @@ const handlers = {
   },
 
   role(frame) {
-    const change = roleChange(frame, config.room);
-    // The Moderators group moderates every room whatever its role in this one.
-    if (change) showModeration(change.moderates || Boolean(config.isSiteModerator));
+    // The Moderators group moderates every room whatever its role in this one: the frame's
+    // `moderates` says so; a frame without it falls back on the page's word.
+    const change = roleChange(frame, config.room, { siteModerator: config.isSiteModerator });
+    if (change) showModeration(change.moderates);
   },
 
   error(frame) {
