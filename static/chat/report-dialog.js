@@ -27,13 +27,15 @@ export function counterText(text) {
 
 /**
  * The dialog of templates/chat/room.html. `send(frame)` sends a report and returns its
- * request_id (false when offline); `settle(requestId)` closes that request in the store.
+ * request_id (false when offline); `settle(requestId)` closes that request in the store;
+ * `refused(text)` shows a refusal that came after the dialog was closed.
  */
 export class ReportDialog {
-  constructor(dialog, { send, settle }) {
+  constructor(dialog, { send, settle, refused }) {
     this.dialog = dialog;
     this.send = send;
     this.settle = settle;
+    this.refused = refused;
     this.form = dialog.querySelector("form");
     this.input = dialog.querySelector('[data-testid="report-reason-input"]');
     this.counter = dialog.querySelector('[data-testid="report-reason-count"]');
@@ -44,7 +46,8 @@ export class ReportDialog {
     this.confirmation = dialog.querySelector('[data-testid="report-confirmation"]');
     this.closeButton = dialog.querySelector('[data-testid="report-close"]');
     this.messageId = null;
-    this.requestId = null;
+    this.requestId = null; // the report this dialog waits for
+    this.sent = new Set(); // every report unanswered, this one and any the dialog was closed on
     this.opener = null;
     this.input.addEventListener("input", () => {
       this.counter.textContent = counterText(this.input.value);
@@ -95,16 +98,29 @@ export class ReportDialog {
       return;
     }
     this.requestId = requestId;
+    this.sent.add(requestId);
     this.#busy(true);
   }
 
   /**
-   * A `reported` or `error` frame: true when it answers this dialog's report (then shown),
+   * A `reported` or `error` frame: true when it answers a report this dialog sent (shown in
+   * the dialog while it waits for it; a refusal of one it stopped waiting for goes to `refused`),
    * false for anything else.
    */
   answer(frame) {
-    if (this.requestId === null || frame.request_id !== this.requestId) return false;
-    this.settle(this.requestId);
+    if (!this.sent.has(frame.request_id)) return false;
+    this.sent.delete(frame.request_id);
+    this.settle(frame.request_id);
+    const text = frame.detail || "The report could not be sent.";
+    if (frame.request_id !== this.requestId || !this.dialog.open) {
+      // Closed, or moved on to another message, before the answer came.
+      if (frame.type !== "reported") this.refused?.(`Your report was not sent: ${text}`);
+      if (frame.request_id === this.requestId) {
+        this.requestId = null;
+        this.#busy(false);
+      }
+      return true;
+    }
     this.requestId = null;
     this.#busy(false);
     if (frame.type === "reported") {
@@ -113,7 +129,7 @@ export class ReportDialog {
       this.confirmation.textContent = "Thank you. The room's moderators will look at this message.";
       this.closeButton.focus();
     } else {
-      this.#showProblem(frame.detail || "The report could not be sent.");
+      this.#showProblem(text);
       this.input.focus();
     }
     return true;
@@ -121,6 +137,7 @@ export class ReportDialog {
 
   /** The socket closed: a report sent on it will not be answered. */
   connectionLost() {
+    this.sent.clear();
     if (this.requestId === null) return;
     this.requestId = null;
     this.#busy(false);

@@ -153,6 +153,7 @@ const reports = new ReportsPanel({
 const reportDialog = new ReportDialog(document.querySelector('[data-testid="report-dialog"]'), {
   send: (frame) => sendRequest(room, frame, { kind: "report", messageId: frame.id }),
   settle: (requestId) => store.update(requestSettled, requestId),
+  refused: (text) => errorLine.show(text),
 });
 
 // `@` completion: the members come from the server once, the online list from the socket.
