@@ -3,6 +3,7 @@ person's name, with their presence."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from playwright.sync_api import expect
@@ -37,3 +38,38 @@ def test_each_sidebar_names_the_other_person_with_their_presence(
     expect(item.get_by_role("link")).to_have_accessible_name(re.compile(r"online\s*@bob"))
     assert run_axe(ann_page, axe_source) == []
     assert browsing.problems(ann_page) == [] and browsing.problems(bob_page) == []
+
+
+def test_a_peer_presence_frame_turns_the_other_persons_dot_on_and_off(server, live_env, browsing):
+    # The server's peer_presence is not on main yet: the real socket is relayed untouched and
+    # the frame, as docs/protocol.md will describe it, is added to what the page receives.
+    ann, bob, cat = users(live_env, "ann", "bob", "cat")
+    ann_page = browsing.open(server, ann)
+    sockets = []
+
+    def relay(route) -> None:
+        route.connect_to_server()
+        sockets.append(route)
+
+    ann_page.route_web_socket(re.compile(r"/ws/"), relay)
+    ann_page.goto("/chat/@bob/")
+    expect(ann_page.get_by_test_id("connection-state")).to_have_attribute("data-state", "online")
+    dot = direct_item(ann_page).get_by_test_id("rooms-nav-presence")
+    expect(dot).to_have_attribute("data-online", "false")
+
+    def peer_presence(user_id: int, online: bool) -> None:
+        frame = {"type": "peer_presence", "user_id": user_id, "online": online}
+        sockets[-1].send(json.dumps(frame))
+
+    peer_presence(cat.user_id, True)  # someone ann has no direct room with
+    peer_presence(bob.user_id, True)
+    expect(dot).to_have_attribute("data-online", "true")
+    expect(direct_item(ann_page).get_by_role("link")).to_have_accessible_name(
+        re.compile(r"online\s*@bob")
+    )
+    peer_presence(bob.user_id, False)
+    expect(dot).to_have_attribute("data-online", "false")
+    expect(direct_item(ann_page).get_by_role("link")).to_have_accessible_name(
+        re.compile(r"offline\s*@bob")
+    )
+    assert browsing.problems(ann_page) == []

@@ -8,7 +8,16 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.support.browser import enter_room, run_axe, say, stored_message_id, users
+from tests.support.browser import (
+    DELIVERED,
+    enter_room,
+    message,
+    run_axe,
+    say,
+    send,
+    stored_message_id,
+    users,
+)
 from tests.support.clients import recv_until, run_async, ws_connect
 
 
@@ -76,3 +85,93 @@ def test_a_moderator_sees_a_report_live_and_the_reporter_hears_the_outcome(
     target = mod_page.locator(f'[data-testid="message"][data-id="{message_id}"]')
     expect(target).to_have_class(re.compile(r"\bmessage--highlight\b"))
     assert browsing.problems(mod_page) == [] and browsing.problems(bob_page) == []
+
+
+def delete_message(server, user, room: str, message_id: int) -> None:
+    """Delete a message as its author over a WebSocket of its own; wait for the broadcast."""
+
+    async def send() -> None:
+        async with ws_connect(server, room, user.session) as socket:
+            await recv_until(socket, "hello")
+            await socket.send(json.dumps({"type": "delete", "id": message_id}))
+            await recv_until(socket, lambda frame: frame["type"] == "message_deleted")
+
+    run_async(send())
+
+
+def test_a_member_reports_a_message_from_its_menu_and_a_moderator_sees_it(
+    server, live_env, browsing, axe_source
+):
+    (moderator,) = users(live_env, "mod", staff=True, groups=["Moderators"])
+    ann, bob = users(live_env, "ann", "bob")
+    say(server, ann, "town", "buy cheap watches at example.com")
+    message_id = stored_message_id(server, bob, "town", "buy cheap watches at example.com")
+    mod_page = enter_room(browsing.open(server, moderator), "town")
+    # Dark: axe checks the dialog in the scheme the other test leaves unchecked for a reporter.
+    bob_page = enter_room(browsing.open(server, bob, color_scheme="dark"), "town")
+    send(bob_page, "my own words")
+
+    own = bob_page.locator(DELIVERED).filter(has_text="my own words")
+    expect(own.get_by_test_id("message-report")).to_have_count(0)
+    # From the keyboard: the Report button of ann's message opens the dialog on the reason.
+    report_button = message(bob_page, message_id).get_by_test_id("message-report")
+    report_button.focus()
+    report_button.press("Enter")
+    dialog = bob_page.get_by_role("dialog", name="Report a message")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_test_id("report-dialog-excerpt")).to_have_text(
+        "buy cheap watches at example.com"
+    )
+    reason = dialog.get_by_role("textbox", name="Why should the moderators look at it?")
+    expect(reason).to_be_focused()
+    assert run_axe(bob_page, axe_source) == []
+
+    # A blank reason is not sent: the dialog says why.
+    dialog.get_by_role("button", name="Report").click()
+    expect(dialog.get_by_test_id("report-dialog-error")).to_have_text(
+        "Say why you are reporting this message."
+    )
+    expect(mod_page.get_by_test_id("reports-panel")).to_be_hidden()
+
+    reason.press_sequentially("spam link")
+    expect(dialog.get_by_test_id("report-reason-count")).to_have_text("9 of 500 characters")
+    expect(dialog.get_by_test_id("report-dialog-error")).to_be_hidden()
+    dialog.get_by_role("button", name="Report").click()
+    expect(dialog.get_by_role("status")).to_have_text(
+        "Thank you. The room's moderators will look at this message."
+    )
+    expect(dialog.get_by_role("button", name="Close")).to_be_focused()
+
+    item = mod_page.get_by_test_id("reports-panel").get_by_test_id("report")
+    expect(item).to_have_count(1)
+    expect(item.get_by_test_id("report-reporter")).to_have_text("bob")
+    expect(item.get_by_test_id("report-reason")).to_have_text("spam link")
+    expect(item.get_by_test_id("report-excerpt")).to_have_text("buy cheap watches at example.com")
+
+    bob_page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(report_button).to_be_focused()
+    assert browsing.problems(mod_page) == [] and browsing.problems(bob_page) == []
+
+
+def test_a_report_the_server_refuses_shows_its_reason_in_the_dialog(server, live_env, browsing):
+    ann, bob = users(live_env, "ann", "bob")
+    say(server, ann, "town", "soon gone")
+    message_id = stored_message_id(server, bob, "town", "soon gone")
+    bob_page = enter_room(browsing.open(server, bob), "town")
+    message(bob_page, message_id).hover()
+    message(bob_page, message_id).get_by_test_id("message-report").click()
+    dialog = bob_page.get_by_role("dialog", name="Report a message")
+    dialog.get_by_role("textbox").fill("rude")
+
+    delete_message(server, ann, "town", message_id)
+    expect(message(bob_page, message_id)).to_have_count(0)
+    dialog.get_by_role("button", name="Report").click()
+    error = dialog.get_by_test_id("report-dialog-error")
+    expect(error).to_be_visible()
+    expect(error).not_to_be_empty()
+    expect(dialog.get_by_role("button", name="Report")).to_be_enabled()
+    expect(dialog.get_by_test_id("report-confirmation")).to_be_empty()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert browsing.problems(bob_page) == []

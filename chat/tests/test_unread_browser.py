@@ -119,3 +119,33 @@ def test_a_mention_shows_one_desktop_notification_however_many_tabs_are_open(
     assert notes == [
         {"title": "You were mentioned in #news", "tag": f"jabber-message-{message_id}"}
     ]
+
+
+def test_an_edit_that_adds_or_removes_a_mention_moves_the_mention_count_live(
+    server, live_env, browsing
+):
+    ann, bob = users(live_env, "ann", "bob")
+    watcher = enter_room(browsing.open(server, ann), "news")  # ann joins news
+    enter_room(watcher, "town")
+    speaker = enter_room(browsing.open(server, bob), "news")
+    send(speaker, "plain words")
+    news = room_item(watcher, "news")
+    expect(news.get_by_test_id("rooms-nav-unread")).to_have_text("1")
+    expect(news.get_by_test_id("rooms-nav-mentions")).to_be_hidden()
+
+    def edit_last(body: str) -> None:
+        last = speaker.locator('[data-testid="message"]').last
+        last.hover()
+        last.get_by_test_id("message-edit").click()
+        editor = last.get_by_test_id("edit-input")
+        editor.fill(body)
+        editor.press("Enter")
+        expect(last.get_by_test_id("message-body")).to_have_text(body)
+
+    edit_last("plain words, @ann")
+    expect(news.get_by_test_id("rooms-nav-mentions")).to_have_text("@1")
+    expect(news.get_by_test_id("rooms-nav-unread")).to_have_text("1")
+    edit_last("plain words again")
+    expect(news.get_by_test_id("rooms-nav-mentions")).to_be_hidden()
+    expect(news.get_by_test_id("rooms-nav-unread")).to_have_text("1")
+    assert browsing.problems(watcher) == [] and browsing.problems(speaker) == []

@@ -538,6 +538,8 @@ export class MessageView {
     removeWithSpace(node.querySelector(".pending-status"));
     node.querySelector(".message-permalink").href = messageLink(this.roomName, message.id);
     if (!own) node.querySelector('[data-action="edit"]').remove();
+    // Reporting is for other people's messages.
+    if (own) node.querySelector('[data-action="report"]')?.remove();
     if (!own) {
       // Kept, hidden, so that becoming a moderator (a `role` frame) shows it: setModerator.
       const remove = node.querySelector('[data-action="delete"]');

@@ -7,10 +7,17 @@ const ROLES = new Set(["owner", "moderator", "member"]);
 /**
  * What a `role` frame changes for the page showing `currentRoom`: {role, moderates},
  * or null for another room or a role this page does not know. Other fields are ignored.
+ * `moderates` is the frame's own (it counts the site-wide Moderators group, which a plain
+ * room member may be in); a frame without it moderates by its room role, or by
+ * `siteModerator` (the page's word, from when it loaded, that you are in that group).
  */
-export function roleChange(frame, currentRoom) {
+export function roleChange(frame, currentRoom, { siteModerator = false } = {}) {
   if (frame?.room !== currentRoom || !ROLES.has(frame.role)) return null;
-  return { role: frame.role, moderates: frame.role !== "member" };
+  const moderates =
+    typeof frame.moderates === "boolean"
+      ? frame.moderates
+      : frame.role !== "member" || Boolean(siteModerator);
+  return { role: frame.role, moderates };
 }
 
 /**

@@ -1,5 +1,5 @@
 // What the reader does on the room page: writing, replying, reacting, scrolling
-// the list, jumping to a message, editing and deleting. Listeners only: each
+// the list, jumping to a message, editing, deleting and reporting. Listeners only: each
 // turns an event into one of the room's actions.
 import { rowsFor } from "./messages.js";
 
@@ -33,7 +33,8 @@ function isPlainClick(event) {
  * Wire the page's controls to `actions`: submit(), typed(), loadOlder(),
  * maybeLoadOlder(), maybeLoadNewer(), followsLatest(), jumpToLatest(), remove(id),
  * saveEdit(id), reply(id), cancelReply(), replying(), openPicker(id, node, opener),
- * react(id, emoji), jump(id), copyLink(id, control), copyCode(control), reconnect().
+ * react(id, emoji), jump(id), copyLink(id, control), copyCode(control), report(id, control),
+ * reconnect().
  */
 export function bindInput(ui, view, actions) {
   ui.form.addEventListener("submit", (event) => {
@@ -129,6 +130,8 @@ export function bindInput(ui, view, actions) {
       actions.react(messageIdOf(target), target.dataset.emoji);
     } else if (action === "copy-link") {
       actions.copyLink(messageIdOf(target), target);
+    } else if (action === "report") {
+      actions.report(messageIdOf(target), target);
     } else if (action === "copy-code") {
       actions.copyCode(target);
     } else if (action === "edit") {

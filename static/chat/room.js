@@ -14,6 +14,9 @@
 //   reactions         the row of reaction buttons;  reaction  each (aria-pressed: mine)
 //   message-reply-action, message-react, message-copy-link   actions on every message
 //   message-edit, message-delete   buttons on messages you may change
+//   message-report    "Report" on other people's messages; it opens report-dialog
+//   report-dialog, report-reason-input, report-reason-count, report-submit, report-cancel,
+//   report-dialog-error, report-confirmation, report-close   the report dialog
 //   copy-code         the copy button beside each code block
 //   emoji-picker, emoji-search, emoji-option   the reaction picker
 //   composer-reply, composer-reply-author, composer-reply-excerpt, composer-reply-cancel
@@ -48,9 +51,10 @@ import { Outbox } from "./outbox.js";
 import { bindViewer } from "./attachments.js";
 import { EmojiPicker } from "./picker.js";
 import { toggleFrame } from "./reactions.js";
+import { ReportDialog } from "./report-dialog.js";
 import { ReportsPanel } from "./reports.js";
 import { fetchAdminPanel, roleChange } from "./roles.js";
-import { replyTarget } from "./replies.js";
+import { excerpt, replyTarget } from "./replies.js";
 import { answeredRequest, findRequestFor, sendRequest, settleRequestsFor } from "./requests.js";
 import { bindInput, resizeComposer } from "./room-input.js";
 import {
@@ -145,6 +149,13 @@ const reports = new ReportsPanel({
   messageInView: (id) => Boolean(ui.list.querySelector(`[data-testid="message"][data-id="${Number(id)}"]`)),
 });
 
+// Reporting someone's message: the dialog sends `report` and shows its answer.
+const reportDialog = new ReportDialog(document.querySelector('[data-testid="report-dialog"]'), {
+  send: (frame) => sendRequest(room, frame, { kind: "report", messageId: frame.id }),
+  settle: (requestId) => store.update(requestSettled, requestId),
+  refused: (text) => errorLine.show(text),
+});
+
 // `@` completion: the members come from the server once, the online list from the socket.
 const mentions = new MentionCompleter({
   composer: ui.composer,
@@ -193,6 +204,7 @@ const connection = new Connection({
   onState: (state, { seconds } = {}) => store.update(connectionChanged, state, seconds ?? null),
   onClose() {
     store.update(connectionClosed);
+    reportDialog.connectionLost();
     outbox.connectionLost();
     clearTimeout(room.timers.repair);
     room.timers.repair = null;
@@ -309,10 +321,15 @@ const handlers = {
     reports.showOutcome(frame);
   },
 
+  reported(frame) {
+    reportDialog.answer(frame);
+  },
+
   role(frame) {
-    const change = roleChange(frame, config.room);
-    // The Moderators group moderates every room whatever its role in this one.
-    if (change) showModeration(change.moderates || Boolean(config.isSiteModerator));
+    // The Moderators group moderates every room whatever its role in this one: the frame's
+    // `moderates` says so; a frame without it falls back on the page's word.
+    const change = roleChange(frame, config.room, { siteModerator: config.isSiteModerator });
+    if (change) showModeration(change.moderates);
   },
 
   error(frame) {
@@ -402,6 +419,7 @@ function handleError(frame) {
     return;
   }
   if (!connection.ready) return; // a refused join; the connection retries on its own
+  if (reportDialog.answer(frame)) return; // shown in the dialog that sent the report
   const retryAfter = Number(frame.retry_after) || 0;
   // An error for a send names its client_id, even from a server that does not echo request_id.
   const byClientId = frame.client_id && !frame.request_id;
@@ -591,6 +609,7 @@ function start() {
     jump,
     copyLink,
     copyCode,
+    report: (id, control) => reportDialog.open(id, excerpt(view.plainText(id)), control),
     reconnect: () => connection.reconnectNow(),
   });
   room.uploads = bindUploads({

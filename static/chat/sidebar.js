@@ -1,5 +1,5 @@
 // Your rooms (docs/protocol.md, "hello" rooms, "activity", "activity_deleted",
-// "read"): their unread and mention counts kept exact from the frames, the
+// "activity_edited", "read", "peer_presence"): their unread and mention counts kept exact from the frames, the
 // sidebar that shows them (templates/chat/_sidebar.html), the tab title, read
 // positions sent back to the server, and desktop notifications agreed across tabs.
 // The count logic (roomsFrom ... titleWith, ReadReporter) is pure: jstests/sidebar.test.mjs.
@@ -74,6 +74,27 @@ export function applyDeleted(rooms, frame, meId) {
 }
 
 /**
+ * An edit that changed whom a message mentions (`activity_edited`, or a `message_edited`
+ * in the socket's own room with the mentions it had): a message counted (by others, above
+ * your read position, at or below the room's last seq) moves the counts by the difference
+ * between its old weight and its new one, following your level. Returns whether they moved.
+ */
+export function applyEdited(rooms, frame, meId) {
+  const room = rooms.get(frame.room);
+  if (!room || frame.user_id === meId) return false;
+  if (frame.seq <= room.lastReadSeq || frame.seq > room.lastSeq) return false;
+  const before =
+    room.counted.get(frame.seq) ?? weigh(room, { ...frame, mentions: frame.previous_mentions }, meId);
+  const after = weigh(room, frame, meId);
+  room.counted.set(frame.seq, after);
+  const unread = Number(after.unread) - Number(before.unread);
+  const mentions = Number(after.mention) - Number(before.mention);
+  room.unread = Math.max(0, room.unread + unread);
+  room.mentions = Math.max(0, room.mentions + mentions);
+  return unread !== 0 || mentions !== 0;
+}
+
+/**
  * A room's online list (a `presence` frame): the other person of a direct room who is in it
  * has a socket open, so is online. Their leaving it says nothing of their other sockets.
  */
@@ -83,6 +104,22 @@ export function applyPresence(rooms, online) {
   for (const room of rooms.values()) {
     if (room.peer && !room.peer.online && ids.has(room.peer.id)) {
       room.peer.online = true;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/**
+ * Someone you share a direct room with came online or went offline anywhere (a
+ * `peer_presence` frame {user_id, online}): the dot of every direct room with them follows.
+ */
+export function applyPeerPresence(rooms, frame) {
+  const online = Boolean(frame.online);
+  let changed = false;
+  for (const room of rooms.values()) {
+    if (room.peer && room.peer.id === frame.user_id && room.peer.online !== online) {
+      room.peer.online = online;
       changed = true;
     }
   }
@@ -158,6 +195,22 @@ export function applyFrame(counts, frame) {
     }
     case "activity_deleted":
       return { changed: applyDeleted(counts.rooms, frame, me) };
+    case "activity_edited":
+      return { changed: applyEdited(counts.rooms, frame, me) };
+    case "message_edited": {
+      // The socket's own room: what it mentioned before is the message we knew, and the
+      // new mentions replace it, so a later `message_deleted` takes off the right weight.
+      const message = frame.message ?? {};
+      const known = counts.known.get(message.id);
+      const activity = activityOf(message);
+      if (known) activity.user_id ??= known.user_id;
+      counts.known.set(message.id, activity);
+      if (!known) return { changed: false };
+      const edit = { ...activity, previous_mentions: known.mentions };
+      return { changed: applyEdited(counts.rooms, edit, me) };
+    }
+    case "peer_presence":
+      return { changed: applyPeerPresence(counts.rooms, frame) };
     case "read":
       return { changed: applyRead(counts.rooms, frame) };
     case "presence":
