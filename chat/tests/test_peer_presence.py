@@ -7,10 +7,12 @@ from channels.db import database_sync_to_async
 from accounts.tests.factories import UserFactory
 from chat import services
 from chat.realtime.runtime import get_runtime
+from chat.tests.test_scale_out import http_request, make_users
 from presence import services as presence
+from tests.support.clients import recv_until, run_async, ws_connect
 from tests.support.unit import open_socket
 
-pytestmark = pytest.mark.django_db(transaction=True)
+in_process = pytest.mark.django_db(transaction=True)
 
 db = database_sync_to_async
 
@@ -29,6 +31,7 @@ def peer(user, online: bool) -> dict:
     return {"type": "peer_presence", "user_id": user.id, "online": online}
 
 
+@in_process
 async def test_a_peer_coming_online_and_going_offline_reaches_the_other_in_any_room(
     ann, bob, lobby
 ):
@@ -44,6 +47,7 @@ async def test_a_peer_coming_online_and_going_offline_reaches_the_other_in_any_r
     await watcher.close()
 
 
+@in_process
 async def test_a_peer_going_online_is_heard_on_every_socket_of_the_other(ann, bob, lobby):
     room = await db(services.open_direct)(ann, "bob")
     in_lobby, _ = await open_socket(ann, "lobby")
@@ -55,6 +59,7 @@ async def test_a_peer_going_online_is_heard_on_every_socket_of_the_other(ann, bo
         await each.close()
 
 
+@in_process
 async def test_users_without_a_direct_room_together_hear_nothing(ann, bob, carol, dave, lobby):
     await db(services.open_direct)(ann, "bob")
     await db(services.open_direct)(carol, "dave")
@@ -68,6 +73,7 @@ async def test_users_without_a_direct_room_together_hear_nothing(ann, bob, carol
         await each.close()
 
 
+@in_process
 async def test_a_user_without_direct_rooms_causes_no_frames(ann, bob, carol, lobby):
     await db(services.open_direct)(ann, "bob")
     watcher, _ = await open_socket(ann, "lobby")
@@ -79,6 +85,7 @@ async def test_a_user_without_direct_rooms_causes_no_frames(ann, bob, carol, lob
         await each.close()
 
 
+@in_process
 async def test_a_pruned_last_socket_tells_the_peer_offline(ann, bob, lobby, fake_clock, settings):
     settings.JABBER_PRESENCE_TIMEOUT = 60
     await db(services.open_direct)(ann, "bob")
@@ -93,6 +100,7 @@ async def test_a_pruned_last_socket_tells_the_peer_offline(ann, bob, lobby, fake
         await each.close()
 
 
+@in_process
 def test_direct_peers_are_read_in_one_query(ann, bob, carol, django_assert_num_queries):
     services.open_direct(ann, "bob")
     services.open_direct(carol, "bob")
@@ -101,6 +109,7 @@ def test_direct_peers_are_read_in_one_query(ann, bob, carol, django_assert_num_q
     assert found == {ann.pk: {bob.pk}, bob.pk: {ann.pk, carol.pk}, carol.pk: {bob.pk}}
 
 
+@in_process
 def test_peer_presence_costs_one_query_for_a_user_without_direct_rooms(
     ann, django_assert_num_queries
 ):
@@ -110,6 +119,7 @@ def test_peer_presence_costs_one_query_for_a_user_without_direct_rooms(
         assert services.peer_presence_events() == []
 
 
+@in_process
 def test_leave_says_when_the_users_last_socket_anywhere_closed(ann, lobby):
     other = services.create_room(ann, "other")
     presence.join_many_counted([("a", ann.pk, lobby.pk, ""), ("b", ann.pk, other.pk, "")])
@@ -117,9 +127,32 @@ def test_leave_says_when_the_users_last_socket_anywhere_closed(ann, lobby):
     assert presence.leave("b").gone is True
 
 
+@in_process
 def test_join_says_who_came_online(ann, bob, lobby):
     presence.join_many_counted([("a", ann.pk, lobby.pk, "")])
     _, came_online = presence.join_many_counted(
         [("b", ann.pk, lobby.pk, ""), ("c", bob.pk, lobby.pk, ""), ("d", bob.pk, lobby.pk, "")]
     )
     assert came_online == {bob.pk}
+
+
+# Across real server processes sharing PostgreSQL and Redis ------------------------------
+
+
+def test_a_peer_on_one_process_is_heard_coming_and_going_on_the_other(start_server, shared_env):
+    first, second = start_server(shared_env), start_server(shared_env)
+    ann, bob = make_users(shared_env, "ann", "bob")
+    status, _, _ = http_request(first, "GET", f"/chat/@{bob.username}/", {"sessionid": ann.session})
+    assert status == 302
+
+    async def chat() -> None:
+        async with ws_connect(first, "news", ann.session) as watcher:
+            await recv_until(watcher, "hello")
+            async with ws_connect(second, "town", bob.session) as socket:
+                await recv_until(socket, "hello")
+                frame = await recv_until(watcher, "peer_presence")
+                assert frame == {"type": "peer_presence", "user_id": bob.user_id, "online": True}
+            frame = await recv_until(watcher, "peer_presence")
+            assert frame == {"type": "peer_presence", "user_id": bob.user_id, "online": False}
+
+    run_async(chat())
