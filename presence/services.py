@@ -24,6 +24,8 @@ class PresenceChange:
     # A leave only: the user's last socket anywhere closed (the user went offline).
     gone: bool = False
     user_id: int | None = None
+    # A join only: the user's first socket anywhere (the user came online).
+    came_online: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,8 @@ def open_socket_counts(user_ids: set[int]) -> dict[int, int]:
 
 def join(*, socket_key: str, user_id: int, room_id: int, hub_channel: str = "") -> PresenceChange:
     """Record a new socket; the list changes when it is the user's first in the room."""
-    (changed,) = join_many([(socket_key, user_id, room_id, hub_channel)])
-    return PresenceChange(room_id=room_id, changed=changed)
+    (changed,), came_online = join_many_counted([(socket_key, user_id, room_id, hub_channel)])
+    return PresenceChange(room_id=room_id, changed=changed, came_online=bool(came_online))
 
 
 def join_many(

@@ -6,7 +6,6 @@ from channels.db import database_sync_to_async
 
 from accounts.tests.factories import UserFactory
 from chat import services
-from chat.realtime.runtime import get_runtime
 from chat.tests.test_scale_out import http_request, make_users
 from presence import services as presence
 from tests.support.clients import recv_until, run_async, ws_connect
@@ -86,7 +85,9 @@ async def test_a_user_without_direct_rooms_causes_no_frames(ann, bob, carol, lob
 
 
 @in_process
-async def test_a_pruned_last_socket_tells_the_peer_offline(ann, bob, lobby, fake_clock, settings):
+async def test_a_pruned_last_socket_tells_the_peer_offline_and_its_return_online(
+    ann, bob, lobby, fake_clock, settings
+):
     settings.JABBER_PRESENCE_TIMEOUT = 60
     await db(services.open_direct)(ann, "bob")
     watcher, _ = await open_socket(ann, "lobby")
@@ -94,8 +95,15 @@ async def test_a_pruned_last_socket_tells_the_peer_offline(ann, bob, lobby, fake
     assert await watcher.receive_type("peer_presence") == peer(bob, True)
     fake_clock.advance(61)
     await watcher.roundtrip()  # ann's heartbeat keeps her
+    # Imported here: chat.transport reads at import time which server errors mean "peer gone".
+    from chat.realtime.runtime import get_runtime
+
     await presence.prune_and_notify(on_gone=get_runtime().tell_peers_offline)
     assert await watcher.receive_type("peer_presence") == peer(bob, False)
+    # Bob's socket comes back to life (a laptop waking up): he is online again.
+    fake_clock.advance(25)
+    await silent.roundtrip()
+    assert await watcher.receive_type("peer_presence") == peer(bob, True)
     for each in (silent, watcher):
         await each.close()
 
