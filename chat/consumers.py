@@ -154,6 +154,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.hub.leave(key, self._groups())
         if change is not None and change.changed:
             await self.runtime.announcer.announce(self.room.id)
+        if change is not None and change.gone:
+            # Their last socket anywhere: whoever shares a direct room with them hears it.
+            peer_events = await database_sync_to_async(services.peer_presence_events)(
+                offline={self.user_id}
+            )
+            await events.publish_async(*peer_events)
 
     def _after_from_query(self) -> int | bool | None:
         """The `after` id of a resume, None without one, False when it is malformed."""

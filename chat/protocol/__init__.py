@@ -37,6 +37,7 @@ from chat.protocol.frames import (  # noqa: F401
     message_deleted_frame,
     message_edited_frame,
     message_frame,
+    peer_presence_frame,
     pong_frame,
     presence_frame,
     reaction_frame,
@@ -70,7 +71,7 @@ SERVER_FRAME_TYPES = frozenset(
     {"hello", "message", "history", "pong", "presence", "typing", "message_edited",
      "message_deleted", "error", "reaction", "activity", "activity_deleted", "activity_edited",
      "read",
-     "reported", "report", "report_resolved", "role"}
+     "reported", "report", "report_resolved", "role", "peer_presence"}
 )  # fmt: skip
 # Every `type` a client may send (docs/protocol.md, "Client frames").
 CLIENT_FRAME_TYPES = frozenset(

@@ -161,6 +161,12 @@ def role_frame(room: str, role: str, moderates: bool) -> dict:
     return {"type": "role", "room": room, "role": role, "moderates": moderates}
 
 
+def peer_presence_frame(user_id: int, online: bool) -> dict:
+    """Someone you share a direct-message room with came online (a first socket anywhere)
+    or went offline (their last socket closed)."""
+    return {"type": "peer_presence", "user_id": user_id, "online": online}
+
+
 def reported_frame(message_id: int) -> dict:
     return {"type": "reported", "id": message_id}
 

@@ -141,6 +141,9 @@ def heartbeat(socket: "ChatConsumer") -> tuple[CloseCode | None, int, bool, bool
             # Pruned while silent (a suspended laptop): come back online.
             change = socket.join_presence()
             rejoined, changed = True, change.changed
+            if change.came_online:
+                peer_events = services.peer_presence_events(online={socket.user_id})
+                events.publish(*peer_events)
     return None, services.room_latest_seq(socket.room.id), rejoined, changed
 
 

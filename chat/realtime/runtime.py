@@ -5,6 +5,7 @@ import itertools
 import logging
 import weakref
 
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -71,11 +72,16 @@ class Runtime:
             self.announcer.forget_quiet_rooms()
             await self.close_idle_sockets()
             try:
-                await presence.prune_and_notify()
+                await presence.prune_and_notify(on_gone=self.tell_peers_offline)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 logger.warning("runtime: pruning presence failed: %r", error)
+
+    async def tell_peers_offline(self, user_ids: set[int]) -> None:
+        """`peer_presence` offline for users whose last sockets were pruned."""
+        peer_events = await database_sync_to_async(services.peer_presence_events)(offline=user_ids)
+        await events.publish_async(*peer_events)
 
     async def close_idle_sockets(self) -> None:
         """Close the local sockets that sent no frame within JABBER_PRESENCE_TIMEOUT."""

@@ -10,7 +10,12 @@ messages), ``reports``, ``room_moderation`` (moderating from the room page), ``l
 ``ChatError`` with a protocol error code; the callers turn that into frames or pages.
 """
 
-from chat.services.direct import direct_peer_ids, open_direct
+from chat.services.direct import (
+    direct_peer_ids,
+    direct_peers,
+    open_direct,
+    peer_presence_events,
+)
 from chat.services.editing import delete_message, delete_messages, edit_message
 from chat.services.enforcement import (
     check_not_banned,
@@ -98,6 +103,7 @@ __all__ = [
     "delete_messages",
     "direct_bucket",
     "direct_peer_ids",
+    "direct_peers",
     "edit_message",
     "frame_budget",
     "get_or_create_room",
@@ -118,6 +124,7 @@ __all__ = [
     "new_room",
     "open_direct",
     "open_sockets",
+    "peer_presence_events",
     "react",
     "read_history",
     "read_history_around",

@@ -7,15 +7,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from chat import access, protocol, selectors
 from chat.models import ROOM_NAME_RE, Ban, Room
+from chat.services.direct import peer_presence_events
 from chat.services.enforcement import session_expiries
 from chat.services.errors import ChatError, settle
 from chat.services.limits import join_bucket
 from chat.services.moderation import ban_error
 from chat.services.rooms import create_room, join_rooms
-from jabber import clock
+from jabber import clock, events
 from presence import services as presence
 
 # Seconds back from the hello within which a delete or edit's event may still be on its way.
@@ -137,12 +139,16 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
         for r in requests
     ]
     joining = [r for r, outcome in zip(requests, outcomes, strict=True) if outcome is None]
-    changes = iter(
-        presence.join_many(
-            [(r.key, r.user.pk, r.room.pk, r.hub_channel) for r in joining],
-            limit=settings.JABBER_MAX_SOCKETS_PER_USER,
-        )
+    joined, came_online = presence.join_many_counted(
+        [(r.key, r.user.pk, r.room.pk, r.hub_channel) for r in joining],
+        limit=settings.JABBER_MAX_SOCKETS_PER_USER,
     )
+    changes = iter(joined)
+    # Their first socket anywhere: whoever shares a direct room with them hears it
+    # (one query, only when someone came online).
+    peer_events = peer_presence_events(online=came_online)
+    if peer_events:
+        transaction.on_commit(lambda: events.publish(*peer_events))
     expiries = session_expiries({r.session_key for r in joining if r.session_key})
     replays: dict[tuple[int, int | None], tuple[list[list[dict]], bool, bool]] = {}
     onlines: dict[int, list[dict]] = {}
