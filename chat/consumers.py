@@ -125,6 +125,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.connection = transport.connection_for(self.base_send)
         self.connection.allow_buffering(4 * settings.JABBER_SLOW_CLIENT_BUFFER)
         self.counted = opened.counted
+        self.has_direct = opened.has_direct
         for frame in opened.frames:
             await self.send_frame(frame)
         self.ready = True
@@ -149,12 +150,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if timer is not None:
             timer.cancel()
         try:
-            change = await database_sync_to_async(presence.leave)(key)
+            change = await database_sync_to_async(presence.leave)(
+                key, serialised=getattr(self, "has_direct", True)
+            )
         finally:
             await self.hub.leave(key, self._groups())
         if change is not None and change.changed:
             await self.runtime.announcer.announce(self.room.id)
-        if change is not None and change.gone:
+        if change is not None and change.gone and getattr(self, "has_direct", True):
             # Their last socket anywhere: whoever shares a direct room with them hears it.
             peer_events = await database_sync_to_async(services.peer_presence_events)(
                 offline={self.user_id}
@@ -322,6 +325,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         if joined:
             self.watched = self.watched | {room_id}
+            # Perhaps a direct room: from now on this user's going offline is told.
+            self.has_direct = True
             await self.hub.join(self.key, self, [watch_group(room_id)])
         else:
             self.watched = self.watched - {room_id}

@@ -149,17 +149,22 @@ def _lock_users(user_ids: set[int]) -> None:
     )
 
 
-def leave(socket_key: str) -> PresenceChange | None:
+def leave(socket_key: str, *, serialised: bool = True) -> PresenceChange | None:
     """Forget a socket; the list changes when it was the user's last in the room, and the
-    user is `gone` when it was their last anywhere."""
+    user is `gone` when it was their last anywhere.
+
+    `serialised=False` skips locking the user's row, for a user whose coming and going
+    nobody is told about (no direct rooms): `gone` may then race a socket opening elsewhere.
+    """
     with transaction.atomic():
         rows = Connection.objects.filter(socket_key=socket_key)
         found = rows.values_list("room_id", "user_id").first()
         if found is None:
             return None
         room_id, user_id = found
-        # Serialised with join_many_counted: a socket opening elsewhere meanwhile is seen.
-        _lock_users({user_id})
+        if serialised:
+            # Serialised with join_many_counted: a socket opening elsewhere meanwhile is seen.
+            _lock_users({user_id})
         if not rows.delete()[0]:
             return None  # pruned meanwhile: the pruner tells
         remaining = set(

@@ -111,6 +111,8 @@ class Opened:
     session_expires: datetime | None = None  # the login session's stored expiry
     # Recent deletes and edits `hello.rooms` counts include: their events are dropped.
     counted: selectors.Counted = dataclasses.field(default_factory=selectors.Counted)
+    # Whether the user is in a direct room: only then do others hear them come and go.
+    has_direct: bool = False
 
 
 def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
@@ -203,10 +205,13 @@ def open_sockets(requests: Sequence[OpenRequest]) -> list[Opened | ChatError]:
     rooms, counted = selectors.rooms_counted({r.user.pk for r in requests}, since)
     for index, (request, outcome) in enumerate(zip(requests, outcomes, strict=True)):
         if isinstance(outcome, Opened):
+            own_rooms = rooms[request.user.pk]
             outcome = outcomes[index] = dataclasses.replace(
-                outcome, counted=counted[request.user.pk]
+                outcome,
+                counted=counted[request.user.pk],
+                has_direct=any(entry["kind"] == Room.Kind.DIRECT for entry in own_rooms),
             )
-            hello, own_rooms = outcome.frames[0], rooms[request.user.pk]
+            hello = outcome.frames[0]
             hello["rooms"] = own_rooms
             hello["last_read_seq"] = next(
                 (e["last_read_seq"] for e in own_rooms if e["name"] == request.room.name), 0
