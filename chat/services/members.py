@@ -12,7 +12,6 @@ from chat import access, protocol
 from chat.models import Membership, Room
 from chat.services.errors import ChatError
 from chat.services.moderation import is_moderator, is_room_moderator, log_action
-from chat.services.rooms import announce_joined
 from jabber import events
 from jabber.events import CloseCode
 
@@ -61,7 +60,6 @@ def add_member(*, actor, room: Room, username: str) -> Membership:
     membership, created = Membership.objects.get_or_create(user=user, room=room)
     if not created:
         raise ChatError("bad_request", f"{user.username} is already a member.")
-    announce_joined({(user.pk, room.pk)})
     log_action(actor, room, f"Added member {user.username}.")
     return membership
 
@@ -155,7 +153,5 @@ def join_by_invite(*, user, token: str) -> Room:
     room = Room.objects.filter(pk=data["room"], invite_version=data["version"]).first()
     if room is None or room.kind == Room.Kind.DIRECT:
         raise ChatError("bad_request", _BAD_INVITE)
-    _, created = Membership.objects.get_or_create(user=user, room=room)
-    if created:
-        announce_joined({(user.pk, room.pk)})
+    Membership.objects.get_or_create(user=user, room=room)
     return room

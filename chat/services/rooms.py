@@ -88,7 +88,6 @@ def new_room(user, name: str, *, private: bool) -> Room:
         with transaction.atomic():
             room = Room.objects.create(name=name, kind=Room.Kind.PRIVATE)
             Membership.objects.create(user=user, room=room, role=Membership.Role.OWNER)
-            announce_joined({(user.pk, room.pk)})
     except IntegrityError:
         raise taken from None
     return room
