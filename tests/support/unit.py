@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.core.cache import cache
@@ -57,6 +57,9 @@ def fresh_cache_and_layer(request) -> Iterator[None]:
             # earlier test's event loop (closed since) cannot be closed, but the keys are gone.
             if "Event loop is closed" not in str(error):
                 raise
+    # A fresh layer object per test: channels-redis binds its receive lock and pools to the
+    # event loop that first used them, and each async test runs on a loop of its own.
+    channel_layers.backends.clear()
     yield
     cache.clear()
 
