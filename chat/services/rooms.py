@@ -149,11 +149,5 @@ def join_rooms(pairs: set[tuple[int, int]]) -> None:
         ],
         ignore_conflicts=True,
     )
-    announce_joined(pairs)
-
-
-def announce_joined(pairs: set[tuple[int, int]]) -> None:
-    """After the commit, the new members' open sockets elsewhere start hearing these rooms'
-    activity (and their sidebars learn of the rooms). Every path that makes members calls it."""
     change = events.MembershipChanged(pairs=[list(pair) for pair in sorted(pairs)], joined=True)
     transaction.on_commit(lambda: events.publish(change))
