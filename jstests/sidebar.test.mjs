@@ -9,6 +9,7 @@ import {
   applyFrame,
   applyRead,
   mergeRooms,
+  noticeAfterListing,
   roomsFrom,
   titleWith,
   totalUnread,
@@ -181,4 +182,23 @@ test("a fresh list brings the other person's presence even where the page counte
   ]);
   assert.equal(merged.get("dm-1-2").lastSeq, 9);
   assert.equal(merged.get("dm-1-2").peer.online, false);
+});
+
+test("activity of a room listed only after a refresh notifies as if it had been listed", () => {
+  const direct = roomsFrom([
+    { name: "dm-1-2", title: "bob", kind: "direct", unread: 1, mentions: 0, last_seq: 1,
+      last_read_seq: 0, level: "all" },
+    { name: "quiet", kind: "public", unread: 1, mentions: 0, last_seq: 1, last_read_seq: 0,
+      level: "nothing" },
+  ]);
+  const first = { room: "dm-1-2", id: 7, seq: 1, user_id: BOB, mentions: [] };
+  assert.equal(noticeAfterListing(direct, first, ME), true, "a direct message");
+  assert.equal(noticeAfterListing(direct, { ...first, user_id: ME }, ME), false, "your own");
+  assert.equal(noticeAfterListing(direct, { ...first, room: "gone" }, ME), false, "never listed");
+  direct.get("dm-1-2").lastReadSeq = 1;
+  assert.equal(noticeAfterListing(direct, first, ME), false, "read meanwhile in another tab");
+  const quiet = { room: "quiet", id: 8, seq: 1, user_id: BOB, mentions: [ME] };
+  assert.equal(noticeAfterListing(direct, quiet, ME), false, "level nothing");
+  assert.equal(noticeAfterListing(rooms(), activity(11, { mentions: [ME] }), ME), true);
+  assert.equal(noticeAfterListing(rooms(), activity(11), ME), false, "public, no mention");
 });

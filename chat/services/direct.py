@@ -10,6 +10,7 @@ from chat.models import Membership, Room
 from chat.services.errors import ChatError
 from chat.services.limits import direct_bucket
 from chat.services.members import user_named
+from chat.services.rooms import announce_joined
 from jabber import events
 
 
@@ -39,6 +40,7 @@ def open_direct(user, username: str) -> Room:
             Membership.objects.bulk_create(
                 [Membership(user=user, room=room), Membership(user=other, room=room)]
             )
+            announce_joined({(user.pk, room.pk), (other.pk, room.pk)})
     except IntegrityError:
         # Both opened it at once: the other request made it.
         room = Room.objects.get(name=name)

@@ -12,6 +12,7 @@ from chat import access, protocol
 from chat.models import Membership, Room
 from chat.services.errors import ChatError
 from chat.services.moderation import is_moderator, is_room_moderator, log_action
+from chat.services.rooms import announce_joined
 from jabber import events
 from jabber.events import CloseCode
 
@@ -60,6 +61,7 @@ def add_member(*, actor, room: Room, username: str) -> Membership:
     membership, created = Membership.objects.get_or_create(user=user, room=room)
     if not created:
         raise ChatError("bad_request", f"{user.username} is already a member.")
+    announce_joined({(user.pk, room.pk)})
     log_action(actor, room, f"Added member {user.username}.")
     return membership
 
@@ -153,5 +155,7 @@ def join_by_invite(*, user, token: str) -> Room:
     room = Room.objects.filter(pk=data["room"], invite_version=data["version"]).first()
     if room is None or room.kind == Room.Kind.DIRECT:
         raise ChatError("bad_request", _BAD_INVITE)
-    Membership.objects.get_or_create(user=user, room=room)
+    _, created = Membership.objects.get_or_create(user=user, room=room)
+    if created:
+        announce_joined({(user.pk, room.pk)})
     return room

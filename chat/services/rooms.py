@@ -88,6 +88,7 @@ def new_room(user, name: str, *, private: bool) -> Room:
         with transaction.atomic():
             room = Room.objects.create(name=name, kind=Room.Kind.PRIVATE)
             Membership.objects.create(user=user, room=room, role=Membership.Role.OWNER)
+            announce_joined({(user.pk, room.pk)})
     except IntegrityError:
         raise taken from None
     return room
@@ -149,5 +150,11 @@ def join_rooms(pairs: set[tuple[int, int]]) -> None:
         ],
         ignore_conflicts=True,
     )
+    announce_joined(pairs)
+
+
+def announce_joined(pairs: set[tuple[int, int]]) -> None:
+    """After the commit, the new members' open sockets elsewhere start hearing these rooms'
+    activity (and their sidebars learn of the rooms). Every path that makes members calls it."""
     change = events.MembershipChanged(pairs=[list(pair) for pair in sorted(pairs)], joined=True)
     transaction.on_commit(lambda: events.publish(change))

@@ -8,7 +8,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.support.browser import enter_room, run_axe, users
+from chat.tests.test_unread_browser import FAKE_NOTIFICATIONS
+from tests.support.browser import enter_room, run_axe, send, users
 
 
 def direct_item(page):
@@ -41,8 +42,8 @@ def test_each_sidebar_names_the_other_person_with_their_presence(
 
 
 def test_a_peer_presence_frame_turns_the_other_persons_dot_on_and_off(server, live_env, browsing):
-    # The server's peer_presence is not on main yet: the real socket is relayed untouched and
-    # the frame, as docs/protocol.md will describe it, is added to what the page receives.
+    # The real socket is relayed untouched and peer_presence frames, as docs/protocol.md
+    # describes them, are added to what the page receives (someone ann shares no room with too).
     ann, bob, cat = users(live_env, "ann", "bob", "cat")
     ann_page = browsing.open(server, ann)
     sockets = []
@@ -73,3 +74,27 @@ def test_a_peer_presence_frame_turns_the_other_persons_dot_on_and_off(server, li
         re.compile(r"offline\s*@bob")
     )
     assert browsing.problems(ann_page) == []
+
+
+def test_a_conversation_someone_opens_with_you_reaches_your_open_page(server, live_env, browsing):
+    """No reload: bob's first message lists the conversation in ann's sidebar, counted, and
+    shows one desktop notification."""
+    ann, bob = users(live_env, "ann", "bob")
+    ann_page = browsing.open(server, ann)
+    ann_page.context.add_init_script(FAKE_NOTIFICATIONS)
+    enter_room(ann_page, "town")
+    expect(direct_item(ann_page)).to_have_count(0)
+    bob_page = browsing.open(server, bob)
+    bob_page.goto("/chat/@ann/")
+    expect(bob_page.get_by_test_id("connection-state")).to_have_attribute("data-state", "online")
+    send(bob_page, "hi ann, a word in private")
+    item = direct_item(ann_page)
+    expect(item.locator(".rooms-nav-name")).to_have_text("@bob")
+    expect(item.get_by_test_id("rooms-nav-unread")).to_have_text("1")
+    expect(item.get_by_test_id("rooms-nav-presence")).to_have_attribute("data-online", "true")
+    ann_page.wait_for_function("window.__notes.length > 0", timeout=10_000)
+    message_id = bob_page.locator('[data-testid="message"]').last.get_attribute("data-id")
+    assert ann_page.evaluate("window.__notes") == [
+        {"title": "New direct message from @bob", "tag": f"jabber-message-{message_id}"}
+    ]
+    assert browsing.problems(ann_page) == [] and browsing.problems(bob_page) == []

@@ -164,3 +164,34 @@ def test_a_peer_on_one_process_is_heard_coming_and_going_on_the_other(start_serv
             assert frame == {"type": "peer_presence", "user_id": bob.user_id, "online": False}
 
     run_async(chat())
+
+
+@in_process
+async def test_a_direct_room_opened_while_connected_makes_the_going_offline_heard(ann, bob, lobby):
+    """A socket opened with no direct room skips the peers' look-up when it closes, unless
+    one arrived meanwhile."""
+    socket, _ = await open_socket(ann, "lobby")
+    watcher, _ = await open_socket(bob, "lobby")
+    await db(services.open_direct)(bob, "ann")
+    # Both the room's activity and the membership reach ann's socket through the hub.
+    await watcher.send({"type": "ping"})
+    await watcher.receive_type("pong")
+    await socket.send({"type": "ping"})
+    await socket.receive_type("pong")
+    await socket.close()
+    assert await watcher.receive_type("peer_presence") == peer(ann, False)
+    await watcher.close()
+
+
+@in_process
+async def test_a_direct_message_opened_while_connected_reaches_the_sidebar(ann, bob, lobby):
+    """Whoever opens a conversation with you: its first message reaches your open sockets
+    as `activity`, as for every room you belong to (SPEC §9)."""
+    socket, _ = await open_socket(ann, "lobby")
+    room = await db(services.open_direct)(bob, "ann")
+    await socket.send({"type": "ping"})
+    await socket.receive_type("pong")
+    await db(services.send_message)(user=bob, room=room, body="hi ann")
+    activity = await socket.receive_type("activity")
+    assert (activity["room"], activity["user_id"]) == (room.name, bob.id)
+    await socket.close()

@@ -56,9 +56,22 @@ export function applyActivity(rooms, frame, meId) {
   room.unread += weight.unread ? 1 : 0;
   room.mentions += weight.mention ? 1 : 0;
   room.counted.set(frame.seq, weight);
-  const notify =
-    room.level !== "nothing" && (weight.mention || (room.kind === "direct" && weight.unread));
-  return { changed: weight.unread || weight.mention, notify };
+  return { changed: weight.unread || weight.mention, notify: deservesNotice(room, weight) };
+}
+
+function deservesNotice(room, weight) {
+  return room.level !== "nothing" && (weight.mention || (room.kind === "direct" && weight.unread));
+}
+
+/**
+ * Activity that came before its room was listed (a direct message someone just
+ * opened with you), looked at again once /api/rooms/ lists the room: whether it
+ * deserves a notification. Its counts are already in the fetched entry.
+ */
+export function noticeAfterListing(rooms, frame, meId) {
+  const room = rooms.get(frame.room);
+  if (!room || frame.user_id === meId || frame.seq <= room.lastReadSeq) return false;
+  return deservesNotice(room, weigh(room, frame, meId));
 }
 
 /** A message deleted in a room (`activity_deleted`, or `message_deleted` with its seq). */
@@ -318,6 +331,7 @@ export class Sidebar {
     this.currentRoom = currentRoom;
     this.list = list; // the room's messages: the first hello marks where reading stopped
     this.divided = false;
+    this.unlisted = []; // activity of rooms not listed yet, until the list is refreshed
     this.counts = { rooms: roomsFrom(root ? entriesFromPage(root) : []), me: me.id, known: new Map() };
     this.baseTitle = document.title;
     this.notifier = new Notifier(root?.querySelector('[data-testid="enable-notifications"]'), {
@@ -338,7 +352,11 @@ export class Sidebar {
   /** Hand a server frame over. */
   handle(frame) {
     const outcome = applyFrame(this.counts, frame);
-    if (outcome.unknownRoom) this.refreshSoon();
+    if (outcome.unknownRoom) {
+      // Kept (a few) to be notified of once the refreshed list says what the room is.
+      if (frame.type === "activity" && this.unlisted.length < 20) this.unlisted.push(frame);
+      this.refreshSoon();
+    }
     if (outcome.notify) this.notifier.offer(this.rooms.get(outcome.activity.room), outcome.activity);
     if (frame.type === "hello" && this.list && !this.divided) {
       this.divided = true;
@@ -369,6 +387,14 @@ export class Sidebar {
         // Offline: the next unknown room asks again.
       } finally {
         this.refreshing = null;
+      }
+      const listed = this.unlisted.filter((frame) => this.rooms.has(frame.room));
+      // Still unlisted (a list fetched just before the room was made): kept for the next one.
+      this.unlisted = this.unlisted.filter((frame) => !this.rooms.has(frame.room));
+      for (const frame of listed) {
+        if (noticeAfterListing(this.rooms, frame, this.me.id)) {
+          this.notifier.offer(this.rooms.get(frame.room), frame);
+        }
       }
     }, 300);
   }
@@ -514,8 +540,11 @@ class Notifier {
     const wait = inUse ? 0 : CLAIM_WAIT_MS + Math.random() * CLAIM_WAIT_MS;
     setTimeout(async () => {
       if (!(await claimFirst(frame.id))) return;
-      const what = room.kind === "direct" ? "New direct message" : "You were mentioned";
-      const notification = new Notification(`${what} in #${room.name}`, {
+      const title =
+        room.kind === "direct"
+          ? `New direct message from @${room.peer?.username ?? room.title}`
+          : `You were mentioned in #${room.name}`;
+      const notification = new Notification(title, {
         tag: `jabber-message-${frame.id}`,
         body: room.title,
       });
