@@ -99,6 +99,31 @@ def remove_moderator(request: HttpRequest, room: Room) -> tuple[str, dict]:
 
 
 @_room_post
+def transfer_ownership(request: HttpRequest, room: Room) -> tuple[str, dict]:
+    username = _username(request)
+    services.transfer_ownership(actor=request.user, room=room, username=username)
+    return f"{username} now owns this room; you are a room moderator.", {}
+
+
+@login_required
+@require_POST
+def leave(request: HttpRequest, name: str) -> HttpResponse:
+    """Leave a room (§9), then go to the lobby; refused: back to the room with the reason."""
+    room = access.find_room(request.user, name)
+    if room is None:
+        return _refused(request, ChatError("not_found", "No such room."))
+    try:
+        services.leave_room(request.user, room)
+    except ChatError as error:
+        return _refused(request, error, room)
+    detail = f"You left #{room.name}."
+    if wants_json(request):
+        return JsonResponse({"ok": True, "detail": detail})
+    messages.success(request, detail)
+    return redirect("chat:lobby")
+
+
+@_room_post
 def moderate(request: HttpRequest, room: Room) -> tuple[str, dict]:
     fields = {
         field: request.POST.get(field, "")

@@ -4,10 +4,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import views as account_views
 from chat import access, selectors, services
@@ -174,17 +174,6 @@ def members_json(request: HttpRequest, name: str) -> JsonResponse:
     if room is None or not access.may_read(request.user, room):
         return JsonResponse({"error": "not_found", "detail": "No such room."}, status=404)
     return JsonResponse({"members": selectors.member_names(room)})
-
-
-@login_required
-@require_POST
-def leave(request: HttpRequest, name: str) -> HttpResponse:
-    """Leave a room (opening it again rejoins), then go to the lobby."""
-    room = get_object_or_404(Room, name=name)
-    if not access.is_visible(request.user, room):
-        raise Http404("No such room.")
-    services.leave_room(request.user, room)
-    return redirect("chat:lobby")
 
 
 @login_required

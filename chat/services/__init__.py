@@ -48,6 +48,7 @@ from chat.services.members import (
     remove_member,
     revoke_invites,
     set_room_moderator,
+    transfer_ownership,
     user_named,
 )
 from chat.services.messages import SendRequest, SendResult, send_message, send_messages
@@ -145,5 +146,6 @@ __all__ = [
     "set_slow_mode",
     "settle",
     "should_relay_typing",
+    "transfer_ownership",
     "user_named",
 ]

@@ -116,6 +116,34 @@ def set_room_moderator(*, actor, room: Room, username: str, moderator: bool) -> 
     return membership
 
 
+def transfer_ownership(*, actor, room: Room, username: str) -> Membership:
+    """Make a member the room's owner (by its owner, or the Moderators group); the previous
+    owner stays on as a room moderator. Both hear their new role on their open sockets."""
+    _not_direct(room)
+    user = user_named(username)
+    with transaction.atomic():
+        # The room row serialises transfers: a room never has two owners, and an owner who
+        # has just handed the room over cannot hand it over again.
+        Room.objects.select_for_update().filter(pk=room.pk).exists()
+        _require_owner(actor, room)
+        memberships = Membership.objects.filter(room=room)
+        target = memberships.filter(user=user).first()
+        if target is None:
+            raise ChatError("bad_request", f"{user.username} is not a member.")
+        if target.role == Membership.Role.OWNER:
+            raise ChatError("bad_request", f"{user.username} is already the owner.")
+        owners = memberships.filter(role=Membership.Role.OWNER)
+        previous = list(owners.values_list("user_id", flat=True))
+        memberships.filter(user_id__in=previous).update(role=Membership.Role.MODERATOR)
+        memberships.filter(pk=target.pk).update(role=Membership.Role.OWNER)
+        target.role = Membership.Role.OWNER
+        log_action(actor, room, f"Made {user.username} the owner.")
+        announce_role(user.pk, room, Membership.Role.OWNER, True)
+        for user_id in previous:
+            announce_role(user_id, room, Membership.Role.MODERATOR, True)
+    return target
+
+
 def announce_role(user_id: int, room: Room, role: str, moderates: bool) -> None:
     """After commit, tell the user's sockets open in the room (on every process) their role.
 

@@ -119,9 +119,26 @@ def mark_read(user, room: Room, seq: int) -> dict | None:
 
 
 def leave_room(user, room: Room) -> bool:
-    """Stop being a member of the room (opening it again rejoins); whether one was."""
-    deleted, _ = Membership.objects.filter(user_id=user.pk, room_id=room.pk).delete()
-    if deleted:
+    """Stop being a member of the room; whether one was. Opening a public room again rejoins
+    it; a private room takes a new invitation.
+
+    Refused (bad_request): a direct conversation (it has exactly its two people), and the
+    owner of a room others are still in (it would be left with nobody to run it: they hand
+    it to one of them first).
+    """
+    if room.kind == Room.Kind.DIRECT:
+        raise ChatError("bad_request", "A direct conversation cannot be left.")
+    with transaction.atomic():
+        Room.objects.select_for_update().filter(pk=room.pk).exists()  # as transfer_ownership
+        mine = Membership.objects.filter(user_id=user.pk, room_id=room.pk).first()
+        if mine is None:
+            return False
+        others = Membership.objects.filter(room_id=room.pk).exclude(pk=mine.pk)
+        if mine.role == Membership.Role.OWNER and others.exists():
+            raise ChatError(
+                "bad_request", "You own this room: make another member its owner before leaving."
+            )
+        mine.delete()
         change = events.MembershipChanged(pairs=[[user.pk, room.pk]], joined=False)
         transaction.on_commit(lambda: events.publish(change))
-    return bool(deleted)
+    return True

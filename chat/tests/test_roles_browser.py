@@ -78,3 +78,37 @@ def test_a_role_frame_shows_and_hides_the_moderator_controls_without_a_reload(
     expect(delete).to_be_hidden()
     assert bob_page.url == url  # no reload
     assert browsing.problems(bob_page) == []
+
+
+def test_the_owner_hands_the_room_over_and_leaves_it(server, live_env, browsing):
+    """Real frames only: bob's page gains the owner's controls from the server's `role` frame;
+    ann is refused leaving while she owns the room, and told why, then leaves."""
+    ann, bob = users(live_env, "ann", "bob")
+    ann_page = browsing.open(server, ann)
+    ann_page.goto("/chat/")
+    ann_page.get_by_label("Join or create a room").fill("handover")
+    ann_page.get_by_test_id("private").check()
+    ann_page.get_by_role("button", name="Go").click()
+    expect(ann_page.get_by_test_id("connection-state")).to_have_attribute("data-state", "online")
+    panel_form(ann_page, "add-member", "bob")
+    bob_page = enter_room(browsing.open(server, bob), "handover")
+    expect(bob_page.get_by_test_id("room-admin")).to_have_count(0)
+
+    ann_page.get_by_test_id("leave-room").get_by_role("button", name="Leave").click()
+    expect(ann_page.locator(".flash")).to_contain_text(
+        "make another member its owner before leaving"
+    )
+    expect(ann_page).to_have_url(f"{server.url}/chat/handover/")
+
+    panel_form(ann_page, "transfer-ownership", "bob")
+    expect(bob_page.get_by_test_id("room-admin")).to_have_count(1)
+    expect(bob_page.get_by_test_id("transfer-ownership")).to_have_count(1)
+    expect(ann_page.get_by_test_id("member-list").locator('[data-username="bob"]')).to_contain_text(
+        "(owner)"
+    )
+    ann_page.get_by_test_id("leave-room").get_by_role("button", name="Leave").click()
+    expect(ann_page).to_have_url(f"{server.url}/chat/")
+    expect(ann_page.locator('[data-testid="rooms-nav-item"][data-room="handover"]')).to_have_count(
+        0
+    )
+    assert browsing.problems(ann_page) == [] and browsing.problems(bob_page) == []
