@@ -83,3 +83,30 @@ def test_a_direct_conversation_between_two_people(server, live_env, browsing):
     expect(bob_page.get_by_test_id("connection-state")).to_have_attribute("data-state", "online")
     send(bob_page, "hi ann")
     expect(bodies(ann_page)).to_have_text(["psst, bob", "hi ann"])
+
+
+def test_a_private_room_you_are_added_to_joins_your_sidebar_with_its_padlock(
+    server, live_env, browsing
+):
+    """No reload: the room's first message lists it in ann's sidebar, marked private."""
+    ann, bob = users(live_env, "ann", "bob")
+    ann_page = enter_room(browsing.open(server, ann), "town")
+    bob_page = browsing.open(server, bob)
+    bob_page.goto("/chat/")
+    bob_page.get_by_label("Join or create a room").fill("hideout")
+    bob_page.get_by_test_id("private").check()
+    bob_page.get_by_role("button", name="Go").click()
+    expect(bob_page).to_have_url(f"{server.url}/chat/hideout/")
+    expect(bob_page.locator(".room-header").get_by_role("img", name="private")).to_be_visible()
+    panel_form(bob_page, "add-member", "ann")
+    expect(bob_page.locator(".flash")).to_contain_text("Added ann.")
+    enter_room(bob_page, "hideout")
+    send(bob_page, "the plan, in private")
+
+    item = ann_page.locator('[data-testid="rooms-nav-item"][data-room="hideout"]')
+    expect(item).to_have_attribute("data-kind", "private")
+    expect(item.get_by_test_id("rooms-nav-unread")).to_have_text("1")
+    expect(item.get_by_role("img", name="private")).to_be_visible()
+    town = ann_page.locator('[data-testid="rooms-nav-item"][data-room="town"]')
+    expect(town.get_by_test_id("private-mark")).to_have_count(0)
+    assert browsing.problems(ann_page) == [] and browsing.problems(bob_page) == []

@@ -55,6 +55,32 @@ def test_private_room_page_shows_to_a_member_with_its_kind(ann, bob):
     assert response.context["config"]["kind"] == "private"
 
 
+def entries(content: bytes, css_class: str) -> dict[bytes, bytes]:
+    """The markup of each ``<li class="css_class…">`` on a page, by its ``data-room``."""
+    pattern = rb'<li class="' + css_class.encode() + rb'.*?data-room="([^"]+)"(.*?)</li>'
+    return dict(re.findall(pattern, content, re.S))
+
+
+@pytest.mark.django_db
+def test_a_private_room_wears_a_padlock_in_its_header_and_every_sidebar(ann, bob):
+    private_room(bob, ann, name="secret")
+    client = client_for(ann)
+    client.get("/chat/open/")  # a public room ann joins by opening it
+
+    secret_page = client.get("/chat/secret/").content
+    header = secret_page.split(b'class="room-header"')[1].split(b"</h1>")[0]
+    assert b'data-testid="private-mark"' in header
+    assert b'aria-label="private"' in header
+
+    open_page = client.get("/chat/open/").content
+    header = open_page.split(b'class="room-header"')[1].split(b"</h1>")[0]
+    assert b"private-mark" not in header
+    items = entries(open_page, "rooms-nav-item")
+    assert sorted(items) == [b"open", b"secret"]
+    assert b"private-mark" in items[b"secret"]
+    assert b"private-mark" not in items[b"open"]
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["dm-1-2", "dm-", "dm-anything"])
 def test_dm_names_are_reserved_and_visiting_one_creates_nothing(ann, name):
@@ -96,6 +122,17 @@ def test_lobby_lists_private_rooms_only_to_their_members_and_never_direct_ones(a
     RoomFactory(name=f"dm-{ann.pk}-{bob.pk}", kind=Room.Kind.DIRECT)
     names = [room.name for room in client_for(ann).get("/chat/").context["rooms"]]
     assert sorted(names) == ["open", "shared"]
+
+
+@pytest.mark.django_db
+def test_the_lobby_marks_private_rooms_with_a_padlock(ann, bob):
+    private_room(bob, ann, name="shared")
+    RoomFactory(name="open")
+    content = client_for(ann).get("/chat/").content
+    cards = entries(content, "room-card")
+    assert sorted(cards) == [b"open", b"shared"]
+    assert b'data-testid="private-mark"' in cards[b"shared"]
+    assert b"private-mark" not in cards[b"open"]
 
 
 # Sockets --------------------------------------------------------------------------

@@ -479,10 +479,36 @@ function newItem(room) {
   unread.className = "rooms-nav-unread";
   unread.dataset.testid = "rooms-nav-unread";
   unread.title = "Unread messages";
-  link.append(name, mentions, unread);
+  link.append(name);
+  if (room.kind === "private") link.append(lockMark());
+  link.append(mentions, unread);
   item.append(link);
   return item;
 }
+
+/** A private room's padlock, like templates/chat/_lock.html. */
+function lockMark() {
+  const mark = document.createElement("span");
+  mark.className = "rooms-nav-lock";
+  Object.assign(mark.dataset, { testid: "private-mark" });
+  mark.setAttribute("role", "img");
+  mark.setAttribute("aria-label", "private");
+  mark.title = "Private room";
+  const svgNS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(svgNS, "svg");
+  for (const [name, value] of Object.entries({
+    "aria-hidden": "true", viewBox: "0 0 16 16", width: "12", height: "12",
+  })) svg.setAttribute(name, value);
+  const path = document.createElementNS(svgNS, "path");
+  path.setAttribute("fill", "currentColor");
+  path.setAttribute("d", LOCK_PATH);
+  svg.append(path);
+  mark.append(svg);
+  return mark;
+}
+
+const LOCK_PATH =
+  "M5 7V5a3 3 0 0 1 6 0v2h.5A1.5 1.5 0 0 1 13 8.5v5A1.5 1.5 0 0 1 11.5 15h-7A1.5 1.5 0 0 1 3 13.5v-5A1.5 1.5 0 0 1 4.5 7H5Zm1.5 0h3V5a1.5 1.5 0 0 0-3 0v2Z";
 
 // Desktop notifications -------------------------------------------------------------
 
