@@ -104,8 +104,8 @@ class MessageAdmin(admin.ModelAdmin):
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ["name", "title", "locked", "slow_mode_seconds", "last_activity", "last_seq"]
-    list_filter = ["locked"]
+    list_display = ["name", "kind", "title", "locked", "slow_mode_seconds", "last_activity"]
+    list_filter = ["kind", "locked"]
     search_fields = ["name", "title", "topic"]
     fields = ["name", "title", "topic", "locked", "slow_mode_seconds"]
     actions = ["lock_rooms", "unlock_rooms"]

@@ -306,6 +306,24 @@ def test_moderators_group_holds_exactly_the_moderation_permissions():
     }
 
 
+@pytest.mark.django_db
+def test_the_room_list_shows_and_filters_each_rooms_kind(mod, ann, bob):
+    from chat.tests.factories import private_room
+
+    RoomFactory(name="open")
+    private_room(ann, bob, name="hideout")
+    client = Client()
+    client.force_login(mod)
+    listing = client.get("/admin/chat/room/")
+    assert [(room.name, room.kind) for room in listing.context["cl"].result_list] == [
+        ("hideout", "private"),
+        ("open", "public"),
+    ]
+    assert b'<td class="field-kind">Private: members only</td>' in listing.content
+    private = client.get("/admin/chat/room/", {"kind__exact": "private"})
+    assert [room.name for room in private.context["cl"].result_list] == ["hideout"]
+
+
 def test_staff_outside_the_group_cannot_moderate():
     from chat import services
 
