@@ -10,15 +10,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.support.browser import bodies, enter_room, send, users
-
-
-def panel_form(page, testid: str, username: str) -> None:
-    """Fill and submit one username form of the "Manage room" panel."""
-    page.locator("summary", has_text="Manage room").click()
-    form = page.get_by_test_id(testid)
-    form.locator('input[name="username"]').fill(username)
-    form.get_by_role("button").click()
+from tests.support.browser import bodies, enter_room, open_room_panel, panel_form, send, users
 
 
 def test_private_room_from_the_lobby_invite_chat_mute_and_remove(server, live_env, browsing):
@@ -46,8 +38,7 @@ def test_private_room_from_the_lobby_invite_chat_mute_and_remove(server, live_en
     send(ann_page, "welcome, bob")
     expect(bodies(carol_page)).to_have_text(["hi ann", "welcome, bob"])
 
-    ann_page.locator("summary", has_text="Manage room").click()
-    moderate = ann_page.get_by_test_id("moderate")
+    moderate = open_room_panel(ann_page).get_by_test_id("moderate")
     moderate.locator('select[name="action"]').select_option("mute")
     moderate.locator('input[name="username"]').fill("carol")
     moderate.get_by_role("button", name="Apply").click()
@@ -99,13 +90,7 @@ def test_a_private_room_you_are_added_to_joins_your_sidebar_with_its_padlock(
     expect(bob_page).to_have_url(f"{server.url}/chat/hideout/")
     expect(bob_page.get_by_test_id("connection-state")).to_have_attribute("data-state", "online")
     expect(bob_page.locator(".room-header").get_by_role("img", name="private")).to_be_visible()
-    # Opened, not toggled: whether the panel starts open is not this test's business.
-    bob_page.locator("details", has=bob_page.locator("summary", has_text="Manage room")).evaluate(
-        "panel => { panel.open = true; }"
-    )
-    form = bob_page.get_by_test_id("add-member")
-    form.locator('input[name="username"]').fill("ann")
-    form.get_by_role("button").click()
+    panel_form(bob_page, "add-member", "ann")
     expect(bob_page.locator(".flash")).to_contain_text("Added ann.")
     enter_room(bob_page, "hideout")
     send(bob_page, "the plan, in private")

@@ -11,7 +11,7 @@ import json
 
 from playwright.sync_api import expect
 
-from tests.support.browser import DELIVERED, enter_room, say, users
+from tests.support.browser import DELIVERED, enter_room, panel_form, say, users
 
 # Keeps the page's sockets reachable, so a test can hand a frame to the page as if it came in.
 SOCKET_PROBE = """
@@ -32,13 +32,6 @@ def deliver(page, frame: dict) -> None:
         }""",
         json.dumps(frame),
     )
-
-
-def panel_form(page, testid: str, username: str) -> None:
-    page.locator("summary", has_text="Manage room").click()
-    form = page.get_by_test_id(testid)
-    form.locator('input[name="username"]').fill(username)
-    form.get_by_role("button").click()
 
 
 def test_a_role_frame_shows_and_hides_the_moderator_controls_without_a_reload(

@@ -755,7 +755,8 @@ def test_clients_of_a_killed_process_resume_on_another_without_gap_or_twin(
             report("ann resumed on the surviving process after SIGKILL", time.monotonic() - killed)
             assert a.replayed, f"nothing replayed after id {last_read}"
             await a.resend_pending()
-            await a.confirm_pending()
+            for client in (a, b):
+                await client.confirm_pending()
             for client in (a, b):
                 await client.catch_up()
             record = assert_complete([a, b], env)

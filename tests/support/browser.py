@@ -197,6 +197,20 @@ def send(page: Page, body: str) -> None:
     expect(page.locator(DELIVERED).last.get_by_test_id("message-body")).to_have_text(body)
 
 
+def open_room_panel(page: Page) -> Locator:
+    """Open the room page's "Manage room" panel (opened, not toggled: it may be open already)."""
+    panel = page.get_by_test_id("room-admin")
+    panel.evaluate("panel => { panel.open = true; }")
+    return panel
+
+
+def panel_form(page: Page, testid: str, username: str) -> None:
+    """Fill and submit one username form of the "Manage room" panel."""
+    form = open_room_panel(page).get_by_test_id(testid)
+    form.locator('input[name="username"]').fill(username)
+    form.get_by_role("button").click()
+
+
 def bodies(page: Page) -> Locator:
     """The text of every delivered message on the page, in display order."""
     return page.locator(f'{DELIVERED} [data-testid="message-body"]')
