@@ -50,6 +50,7 @@ from tests.support.services import (  # noqa: E402
     require,
     sqlite_url,
 )
+from tests.support.stalls import watching_for_stalls  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -107,7 +108,7 @@ def _without_playwright_loop(item: pytest.Item) -> Iterator[None]:
     if "browser" in getattr(item, "fixturenames", ()):
         return (yield)
     with playwright_loop.hidden():
-        return (yield)
+        return (yield from watching_for_stalls())
 
 
 def _test_failed(request: pytest.FixtureRequest) -> bool:
