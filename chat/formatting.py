@@ -47,6 +47,8 @@ _USERNAME_RUN = re.compile(rf"[{_USERNAME_CHARACTERS}]+")
 _CANDIDATE = re.compile(rf"@(?=([{_USERNAME_CHARACTERS}]+))")
 # Punctuation that may end a username but more often ends the sentence ("thanks @bob.").
 _TRAILING_PUNCTUATION = ".@+-"
+# What markdown-it's inline linkify rule takes into a URL's scheme (its SCHEME_RE).
+_SCHEME_CHARACTER = re.compile(r"[a-z0-9.+-]", re.IGNORECASE)
 # Django's User.username max_length: anything longer cannot be anyone.
 _USERNAME_MAX_LENGTH = 150
 
@@ -84,8 +86,15 @@ def mention_candidates(body: str) -> set[str]:
         if len(run) > _USERNAME_MAX_LENGTH:
             continue
         # Emphasis delimiters (`_hi @bob_`, `_@bob._`) are username characters in the raw
-        # body: the name in a text token may end before any "_" of the run.
-        for end in [len(run), *(index for index, char in enumerate(run) if char == "_")]:
+        # body: the name in a text token may end before any "_" of the run. A bare URL may
+        # start after any character its scheme cannot contain (`@_https://x`: the name is "_").
+        ends = {len(run)}
+        for index, char in enumerate(run):
+            if char == "_":
+                ends.add(index)
+            if not _SCHEME_CHARACTER.match(char):
+                ends.add(index + 1)
+        for end in ends:
             for name in (run[:end], run[:end].rstrip(_TRAILING_PUNCTUATION)):
                 if name:
                     names.add(name.lower())

@@ -520,6 +520,8 @@ def test_any_body_renders_within_the_allow_list(body):
 @given(st.lists(MARKDOWN_PIECES, max_size=100).map("".join))
 @example("_hi @bob_ and *@ann.*")
 @example("_@ann._")
+@example("@_https://x.example")  # the URL starts inside the run: the name looked up is "_"
+@example("@éhttps://x.example")
 def test_render_looks_up_only_names_among_the_mention_candidates(body):
     asked: list[str] = []
 
