@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from chat import protocol, transport
+from chat.realtime.cancellation import cancellable, stop_if_cancelled
 from jabber import clock, events
 from jabber.groups import control_group, is_room_group, room_group, user_group, watch_group
 from presence import services as presence
@@ -90,9 +91,17 @@ class Hub:
                 await self.layer.group_add(group, self.channel_name)
 
     async def run(self) -> None:
-        """Read the process's channel until cancelled, dispatching each event."""
+        """Read the process's channel until cancelled, dispatching each event.
+
+        The reading runs in a task of its own, which a cancellation always stops
+        (``cancellation``): channels-redis on Python 3.11 can lose one.
+        """
+        await cancellable(self._read())
+
+    async def _read(self) -> None:
         backoff = 0.1
         while True:
+            stop_if_cancelled()
             try:
                 message = await self.layer.receive(self.channel_name)
             except asyncio.CancelledError:

@@ -12,6 +12,7 @@ from django.conf import settings
 from chat import services
 from chat.realtime.announcer import PresenceAnnouncer
 from chat.realtime.batching import Batcher
+from chat.realtime.cancellation import stop_if_cancelled
 from chat.realtime.hub import Hub
 from jabber import clock, events
 from jabber.groups import control_group
@@ -68,6 +69,7 @@ class Runtime:
         a socket without its presence row would escape the per-user socket cap.
         """
         while True:
+            stop_if_cancelled()
             await asyncio.sleep(settings.JABBER_PRESENCE_PRUNE_INTERVAL)
             self.announcer.forget_quiet_rooms()
             await self.close_idle_sockets()
