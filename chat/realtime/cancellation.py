@@ -31,7 +31,7 @@ def stop_if_cancelled() -> None:
 
 async def cancellable(coroutine: Coroutine[Any, Any, Any]) -> Any:
     """Await `coroutine` in a task of its own: cancelling the caller always raises here,
-    and stops that task first, however often it takes."""
+    after cancelling that task until it stops (``stop``)."""
     task = asyncio.ensure_future(coroutine)
     try:
         await asyncio.wait({task})

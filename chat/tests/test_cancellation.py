@@ -23,13 +23,9 @@ class RedisLikeLayer:
     """Receives as channels-redis does: one blocking pop after another until a message comes,
     each command sent through ``asyncio.wait_for`` (as redis-py does with a socket timeout)."""
 
-    def __init__(self) -> None:
-        self.pops = 0
-
     async def receive(self, channel: str) -> dict:
         while True:
             await asyncio.wait_for(_command_sent(), 30)
-            self.pops += 1
             await asyncio.sleep(0.02)  # the pop's reply, after its timeout: nothing
 
 
