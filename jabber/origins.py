@@ -80,6 +80,18 @@ def origin_allowed(scope: dict) -> bool:
     return (scheme, port) == own_scheme_and_port(scope)
 
 
+class Denier(WebsocketDenier):
+    """Refuses the handshake (403) without a channel of its own.
+
+    Channels' denier subscribes like any consumer and waits on the channel layer
+    until the client leaves; on Redis that receive can lose its cancellation
+    (``chat.realtime.cancellation``) and keep a closing loop waiting for ever. A
+    refused socket has nothing to hear.
+    """
+
+    channel_layer_alias = None
+
+
 class OriginValidator:
     """Refuses a WebSocket handshake (403) whose Origin is not allowed; passes others on."""
 
@@ -88,5 +100,5 @@ class OriginValidator:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "websocket" and not origin_allowed(scope):
-            return await WebsocketDenier()(scope, receive, send)
+            return await Denier()(scope, receive, send)
         return await self.application(scope, receive, send)

@@ -1,7 +1,10 @@
 """The WebSocket Origin check compares scheme, host and port (SPEC §15)."""
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import channel_layers
 
 from accounts.tests.factories import UserFactory
 from jabber.origins import origin_allowed
@@ -72,3 +75,31 @@ async def test_a_socket_from_another_port_of_an_allowed_host_is_refused():
     ann = await database_sync_to_async(UserFactory)(username="ann")
     socket, hello = await open_socket(ann, "lobby", origin="http://127.0.0.1:8080")
     assert hello is None and not socket.accepted
+
+
+class WatchedLayer:
+    """A channel layer that notes whoever subscribes to it or waits on it."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        self.calls.append("new_channel")
+        return f"{prefix}watched!1"
+
+    async def receive(self, channel: str) -> dict:
+        self.calls.append("receive")
+        await asyncio.Future()  # nothing ever comes
+        raise AssertionError("unreachable")
+
+
+async def test_a_refused_socket_never_waits_on_the_channel_layer(monkeypatch):
+    # Channels' own denier subscribed and waited on the layer until the client left;
+    # on Redis that wait could lose its cancellation and hang a closing loop (a test's
+    # teardown on PostgreSQL + Redis did, for 300 s). A refused socket hears nothing.
+    layer = WatchedLayer()
+    monkeypatch.setitem(channel_layers.backends, "default", layer)
+    socket, hello = await open_socket(None, "lobby", origin="https://evil.example")
+    assert hello is None and not socket.accepted
+    await socket.communicator.disconnect()  # the client leaves; the denier's application ends
+    assert layer.calls == []
