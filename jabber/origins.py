@@ -81,7 +81,8 @@ def origin_allowed(scope: dict) -> bool:
 
 
 class Denier(WebsocketDenier):
-    """Refuses the handshake (403) without a channel of its own.
+    """Refuses a handshake (403) without a channel of its own: a foreign Origin, an
+    unknown socket path (``chat.routing``).
 
     Channels' denier subscribes like any consumer and waits on the channel layer
     until the client leaves; on Redis that receive can lose its cancellation

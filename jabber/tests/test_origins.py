@@ -89,17 +89,21 @@ class WatchedLayer:
 
     async def receive(self, channel: str) -> dict:
         self.calls.append("receive")
-        await asyncio.Future()  # nothing ever comes
-        raise AssertionError("unreachable")
+        return await asyncio.get_running_loop().create_future()  # nothing ever comes
 
 
-async def test_a_refused_socket_never_waits_on_the_channel_layer(monkeypatch):
+@pytest.mark.parametrize(
+    "refused",
+    [{"origin": "https://evil.example"}, {"path": "/ws/elsewhere/"}],
+    ids=["foreign-origin", "unknown-path"],
+)
+async def test_a_refused_socket_never_waits_on_the_channel_layer(monkeypatch, refused):
     # Channels' own denier subscribed and waited on the layer until the client left;
     # on Redis that wait could lose its cancellation and hang a closing loop (a test's
     # teardown on PostgreSQL + Redis did, for 300 s). A refused socket hears nothing.
     layer = WatchedLayer()
     monkeypatch.setitem(channel_layers.backends, "default", layer)
-    socket, hello = await open_socket(None, "lobby", origin="https://evil.example")
+    socket, hello = await open_socket(None, "lobby", **refused)
     assert hello is None and not socket.accepted
     await socket.communicator.disconnect()  # the client leaves; the denier's application ends
     assert layer.calls == []
